@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# qdd: one entry point for setting up, testing and regenerating the paper's artifacts.
+#
+#   ./reproduce.sh            same as `./reproduce.sh paper`
+#   ./reproduce.sh setup      create .venv from requirements/lock.txt and install qdd (idempotent)
+#   ./reproduce.sh test       setup, then: nbdev_export/nbdev_clean change nothing, nbdev_test, pytest
+#   ./reproduce.sh smoke      setup, then the whole paper pipeline at tiny budgets (minutes)
+#   ./reproduce.sh paper      setup, then the paper's artifacts at the paper profile's budgets
+#
+# Environment: QDD_DATA (data root, default ./data), PYTHON (interpreter for the venv, default python3).
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+VENV="$ROOT/.venv"
+LOCK="$ROOT/requirements/lock.txt"
+STAMP="$VENV/.qdd-setup-stamp"
+
+# The data root: $QDD_DATA, else ./data, else the shared folder these machines provide beside the checkout.
+if [ -z "${QDD_DATA:-}" ] && [ ! -d "$ROOT/data" ] && [ -d "$ROOT/../shared/data" ]; then
+  export QDD_DATA="$ROOT/../shared/data"
+fi
+
+log() { printf '[reproduce] %s\n' "$*" >&2; }
+die() { printf '[reproduce] error: %s\n' "$*" >&2; exit 1; }
+
+setup_fingerprint() { cat "$LOCK" "$ROOT/settings.ini" "$ROOT/setup.py" | sha256sum | cut -d' ' -f1; }
+
+cmd_setup() {
+  local py=${PYTHON:-python3}
+  command -v "$py" >/dev/null || die "no '$py' on PATH: install Python >= 3.10 or set PYTHON=/path/to/python3"
+  "$py" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || die "$py is $("$py" -V 2>&1); qdd needs Python >= 3.10"
+  if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(setup_fingerprint)" ] && [ -x "$VENV/bin/python" ]; then
+    log "environment up to date ($VENV)"; return 0
+  fi
+  local t0=$SECONDS
+  [ -x "$VENV/bin/python" ] || { log "creating $VENV"; "$py" -m venv "$VENV"; }
+  log "installing the locked environment (requirements/lock.txt)"
+  # pip warns about every local index folder it skips; keep the log readable
+  "$VENV/bin/python" -m pip install --quiet -r "$LOCK" 2> >(grep -v "^WARNING: Location" >&2)
+  "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$ROOT"
+  "$VENV/bin/python" -m pip check
+  setup_fingerprint > "$STAMP"
+  log "setup done in $((SECONDS - t0)) s"
+}
+
+in_venv() { PATH="$VENV/bin:$PATH" "$@"; }
+
+# Snapshot of the tracked notebooks and library: nbdev_export / nbdev_clean must leave it unchanged.
+source_snapshot() { { git status --porcelain -- nbs qdd; git diff -- nbs qdd; } 2>/dev/null | sha256sum; }
+
+cmd_test() {
+  cmd_setup
+  if git rev-parse --git-dir >/dev/null 2>&1; then
+    local before after
+    before=$(source_snapshot)
+    in_venv nbdev_export
+    in_venv nbdev_clean
+    after=$(source_snapshot)
+    if [ "$before" != "$after" ]; then
+      git status --short -- nbs qdd >&2
+      die "nbdev_export / nbdev_clean changed nbs/ or qdd/: export and clean the notebooks, then commit"
+    fi
+    log "nbdev_export and nbdev_clean change nothing"
+    in_venv python tools/readme.py --check || die "README.md is stale: run .venv/bin/python tools/readme.py and commit"
+  else
+    log "not a git checkout: skipping the export/clean no-op check"
+  fi
+  log "nbdev_test"
+  in_venv nbdev_test --n_workers 2
+  log "pytest"
+  in_venv python -m pytest -q "$@"
+}
+
+# Until the paper runner lands (issue "Regenerate the paper"), the main job executes the numbered notebooks with
+# papermill into runs/notebooks/, which regenerates every figure they draw.
+cmd_notebooks() {
+  cmd_setup
+  mkdir -p "$ROOT/runs/notebooks"
+  for nb in "$ROOT"/nbs/[0-9][0-9]_*.ipynb; do
+    log "papermill $(basename "$nb")"
+    (cd "$ROOT/nbs" && in_venv papermill -k python3 --execution-timeout 7200 "$nb" "$ROOT/runs/notebooks/$(basename "$nb")" --log-level WARNING)
+  done
+  log "executed notebooks are in runs/notebooks/"
+}
+
+sub=${1:-paper}
+[ $# -gt 0 ] && shift
+case "$sub" in
+  setup) cmd_setup "$@" ;;
+  test) cmd_test "$@" ;;
+  paper|smoke) cmd_notebooks "$@" ;;
+  -h|--help|help) sed -n '2,12p' "$0" ;;
+  *) die "unknown subcommand '$sub': use setup, test, smoke or paper (see ./reproduce.sh --help)" ;;
+esac
