@@ -4,8 +4,9 @@
 #   ./reproduce.sh            same as `./reproduce.sh paper`
 #   ./reproduce.sh setup      create .venv from requirements/lock.txt and install qdd (idempotent)
 #   ./reproduce.sh test       setup, then: nbdev_export/nbdev_clean change nothing, nbdev_test, pytest
-#   ./reproduce.sh smoke      setup, then the whole paper pipeline at tiny budgets (minutes)
-#   ./reproduce.sh paper      setup, then the paper's artifacts at the paper profile's budgets
+#   ./reproduce.sh smoke      setup, then the whole paper pipeline at tiny budgets (minutes) into runs/smoke/
+#   ./reproduce.sh paper      setup, then the paper's artifacts at the paper profile's budgets into results/
+#   ./reproduce.sh paper --only mnist-qlenet --jobs 2 --force --epochs N    one piece, in parallel, redo, cap
 #
 # Environment: QDD_DATA (data root, default ./data), PYTHON (interpreter for the venv, default python3).
 set -euo pipefail
@@ -55,6 +56,7 @@ cmd_test() {
     before=$(source_snapshot)
     in_venv nbdev_export
     in_venv nbdev_clean
+    for nb in nbs/paper/*.ipynb; do in_venv nbdev_clean --fname "$nb"; done
     after=$(source_snapshot)
     if [ "$before" != "$after" ]; then
       git status --short -- nbs qdd >&2
@@ -71,24 +73,17 @@ cmd_test() {
   in_venv python -m pytest -q "$@"
 }
 
-# Until the paper runner lands (issue "Regenerate the paper"), the main job executes the numbered notebooks with
-# papermill into runs/notebooks/, which regenerates every figure they draw.
-cmd_notebooks() {
-  cmd_setup
-  mkdir -p "$ROOT/runs/notebooks"
-  for nb in "$ROOT"/nbs/[0-9][0-9]_*.ipynb; do
-    log "papermill $(basename "$nb")"
-    (cd "$ROOT/nbs" && in_venv papermill -k python3 --execution-timeout 7200 "$nb" "$ROOT/runs/notebooks/$(basename "$nb")" --log-level WARNING)
-  done
-  log "executed notebooks are in runs/notebooks/"
-}
+# The paper runner (qdd.paper): each run is a papermill process over a notebook in nbs/paper/; complete runs are
+# skipped. Extra flags pass through: --jobs N, --only NAME..., --force, --epochs N, --list.
+run_profile() { cmd_setup; in_venv python -c 'import sys; from qdd.paper import main; sys.exit(main(sys.argv[1:]))' --profile "$@"; }
 
 sub=${1:-paper}
 [ $# -gt 0 ] && shift
 case "$sub" in
   setup) cmd_setup "$@" ;;
   test) cmd_test "$@" ;;
-  paper|smoke) cmd_notebooks "$@" ;;
-  -h|--help|help) sed -n '2,12p' "$0" ;;
+  paper) run_profile paper "$@" ;;
+  smoke) run_profile smoke "$@" ;;
+  -h|--help|help) sed -n '2,10p' "$0" ;;
   *) die "unknown subcommand '$sub': use setup, test, smoke or paper (see ./reproduce.sh --help)" ;;
 esac

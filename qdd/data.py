@@ -16,8 +16,8 @@ from torch import Tensor
 from .core import QddError, ConfigError, cache_dir, data_root, save_torch
 
 # %% auto #0
-__all__ = ['DATASETS', 'DataError', 'DataSet', 'normalize', 'denormalize', 'channel_stats', 'load_dataset', 'sample_per_class',
-           'crop_flip', 'augment', 'epoch_batches', 'show_per_class', 'show_dataset']
+__all__ = ['DATASETS', 'DataError', 'DataSet', 'normalize', 'denormalize', 'canonical_name', 'channel_stats', 'load_dataset',
+           'sample_per_class', 'crop_flip', 'augment', 'epoch_batches', 'show_per_class', 'show_dataset']
 
 # %% ../nbs/01_data.ipynb #e8590f3b
 class DataError(QddError):
@@ -26,7 +26,7 @@ class DataError(QddError):
 @dataclass(repr=False)
 class DataSet:
     "An image data set held in memory: normalised images, labels, classes and the normalisation used."
-    name: str              # the name it was loaded by, e.g. "mnist" or "imagefolder:/data/cifar10-jpeg"
+    name: str              # canonical name, e.g. "mnist" or "imagefolder:/abs/path/cifar10-jpeg"
     train_x: Tensor        # (N, C, H, W) float32, normalised
     train_y: Tensor        # (N,) int64
     test_x: Tensor         # (M, C, H, W) float32, normalised
@@ -139,6 +139,13 @@ DATASETS = {  # name -> (reader, folder under the data root, mean, std)
     "cifar10": (_read_cifar10, "cifar-10-batches-py", (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
 }
 
+def canonical_name(name: str, root: str|Path|None = None) -> str:
+    "The name a data set is recorded under: image folders by their absolute path."
+    if not name.startswith("imagefolder:"): return name
+    path = Path(name.split(":", 1)[1]).expanduser()
+    if not path.is_absolute() and not path.exists(): path = data_root(root)/path
+    return f"imagefolder:{path.resolve()}"
+
 def _resolve(name: str, root: Path):
     "The reader and statistics for `name`; an unknown name lists the valid ones."
     if name.startswith("imagefolder:"):
@@ -183,6 +190,7 @@ def load_dataset(name: str, # "mnist", "fashion_mnist", "cifar10" or "imagefolde
                 ) -> DataSet:
     "Load data set `name` whole into memory, normalised, with its classes and normalisation."
     root = data_root(root)
+    name = canonical_name(name, root)
     reader, mean, std, sources = _resolve(name, root)
     path = _cache_file(name, sources) if cache else None
     raw = _load_cache(path) if path is not None and path.exists() else None

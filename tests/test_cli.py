@@ -1,0 +1,114 @@
+"""The qdd command line end to end on small data: outputs, metrics, resume after a kill, bad input."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from qdd.cli import main
+from qdd.evaluate import LR_GRID
+from helpers import toy_image_folder
+
+QDD = [str(Path(sys.executable).parent / "qdd")]  # the console script settings.ini declares
+SMALL = ["--steps", "1", "--passes", "2", "--epochs", "2", "--batch-size", "40"]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return f"imagefolder:{toy_image_folder(tmp_path_factory.mktemp('toyfolder'))}"
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("QDD_CACHE", str(tmp_path / "cache"))
+
+
+def metrics_of(path):
+    return json.loads(path.read_text())
+
+
+def test_every_command_has_help():
+    for cmd in ([], ["distill"], ["evaluate"], ["baseline"]):
+        out = subprocess.run([*QDD, *cmd, "--help"], capture_output=True, text=True)
+        assert out.returncode == 0 and "usage: qdd" in out.stdout
+
+
+def test_distill_writes_the_set_and_metrics_with_the_command(folder, tmp_path):
+    argv = ["distill", "--dataset", folder, "--model", "lenet", *SMALL, "--out", str(tmp_path / "run"), "--no-progress"]
+    assert main(argv) == 0
+    m = metrics_of(tmp_path / "run" / "metrics.json")
+    assert {"test_acc", "test_acc_init", "seconds", "circuit_executions", "config", "command", "versions"} <= set(m)
+    assert m["config"]["passes"] == 2 and m["command"].startswith("qdd distill --dataset imagefolder:")
+    assert m["circuit_executions"] == 0 and 0 <= m["test_acc"] <= 100
+    assert (tmp_path / "run" / "distilled.pt").exists()
+
+
+def test_quantum_executions_are_counted_per_sample_per_forward(folder, tmp_path):
+    assert main(["distill", "--dataset", folder, "--model", "qlenet", *SMALL, "--out", str(tmp_path), "--no-progress"]) == 0
+    m = metrics_of(tmp_path / "metrics.json")
+    # 120 training images, batch 40 -> 3 iterations/epoch, 2 epochs; each: 2 inner steps on 10 images + 40 real
+    assert m["iterations"] == 6 and m["circuit_executions"] == 6 * (2 * 10 + 40)
+    assert m["replay_circuit_executions"] == 2 * 10
+
+
+def test_evaluate_on_a_pennylane_device_with_shots(folder, tmp_path):
+    assert main(["distill", "--dataset", folder, "--model", "qlenet", *SMALL, "--out", str(tmp_path), "--no-progress"]) == 0
+    assert main(["evaluate", str(tmp_path), "--backend", "pennylane:default.qubit", "--shots", "200", "--max-test", "10"]) == 0
+    m = metrics_of(tmp_path / "metrics_pennylane_default.qubit_shots200.json")
+    assert m["n_test"] == 10 and m["shots"] == 200 and m["replay_circuit_executions"] == 20
+
+
+def test_baselines_random_and_full(folder, tmp_path):
+    assert main(["baseline", "--dataset", folder, "--model", "lenet", "--kind", "random", *SMALL,
+                 "--out", str(tmp_path / "r")]) == 0
+    r = metrics_of(tmp_path / "r" / "metrics.json")
+    assert r["kind"] == "random" and len(r["lr_grid_val_acc"]) == len(LR_GRID)
+    assert r["lr_grid_val_acc"][str(r["lr"])] == max(r["lr_grid_val_acc"].values())  # the lr chosen is the best on validation
+    assert main(["baseline", "--dataset", folder, "--model", "lenet", "--kind", "full", "--epochs", "1",
+                 "--out", str(tmp_path / "f")]) == 0
+    f = metrics_of(tmp_path / "f" / "metrics.json")
+    assert f["kind"] == "full" and len(f["curve"]) == 1 and {"test_acc", "seconds", "config"} <= set(f)
+
+
+@pytest.mark.parametrize("flags, message", [(["--ipc", "0"], "ipc"), (["--distill-lr", "-0.5"], "distill_lr"),
+                                            (["--hermitian", "fixed"], "for qlenet only")])
+def test_bad_values_exit_2_before_any_work(folder, tmp_path, capsys, flags, message):
+    out = tmp_path / "never"
+    assert main(["distill", "--dataset", folder, "--model", "lenet", *flags, "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err and not out.exists()
+
+
+def test_unknown_model_is_rejected_by_the_parser(folder, tmp_path):
+    with pytest.raises(SystemExit) as e:
+        main(["distill", "--dataset", folder, "--model", "vgg", "--out", str(tmp_path)])
+    assert e.value.code == 2
+
+
+def test_divergence_exits_2_and_keeps_the_checkpoint(folder, tmp_path, capsys):
+    assert main(["distill", "--dataset", folder, "--model", "lenet", *SMALL, "--distill-lr", "1e9",
+                 "--out", str(tmp_path), "--no-progress"]) == 2
+    assert "NaN/inf" in capsys.readouterr().err and (tmp_path / "checkpoint.pt").exists()
+    assert not (tmp_path / "distilled.pt").exists()
+
+
+def test_a_killed_process_resumes_to_the_same_images(folder, tmp_path):
+    flags = ["--dataset", folder, "--model", "lenet", "--steps", "2", "--passes", "2", "--epochs", "40",
+             "--batch-size", "40", "--checkpoint-every", "10", "--eval-every", "0", "--no-progress"]
+    assert main(["distill", *flags, "--out", str(tmp_path / "whole")]) == 0
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([*QDD, "distill", *flags, "--out", str(tmp_path / "killed")], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = tmp_path / "killed" / "checkpoint.pt"
+    deadline = time.time() + 120
+    while not ckpt.exists() and time.time() < deadline: time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL); proc.wait()
+    assert ckpt.exists() and not (tmp_path / "killed" / "distilled.pt").exists()
+    assert main(["distill", *flags, "--out", str(tmp_path / "killed")]) == 0
+    a = torch.load(tmp_path / "whole" / "distilled.pt", weights_only=False)
+    b = torch.load(tmp_path / "killed" / "distilled.pt", weights_only=False)
+    assert torch.equal(a["images"], b["images"]) and torch.equal(a["lrs"], b["lrs"])

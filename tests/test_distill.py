@@ -1,0 +1,101 @@
+"""Distillation: the unrolled gradient is right, resume is exact, divergence is caught, observables behave."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from qdd.core import ConfigError
+from qdd.distill import (DistilledSetError, Distiller, DivergenceError, build_model, fresh_params, load_distilled,
+                         recipe, save_distilled, unroll)
+from qdd.models import functional_forward, make_model
+from helpers import toy_dataset
+
+
+def test_gradient_through_the_unrolled_steps_matches_finite_differences():
+    torch.manual_seed(0)
+    model = make_model("lenet", 1, 28, 10, seed=0).double()
+    images = torch.randn(1, 10, 1, 28, 28, dtype=torch.float64)
+    labels = torch.arange(10).view(1, 10)
+    x_real, y_real = torch.randn(16, 1, 28, 28, dtype=torch.float64), torch.randint(0, 10, (16,))
+    lrs = torch.tensor([0.05, 0.03, 0.02], dtype=torch.float64, requires_grad=True)
+
+    def outer_loss(lrs_):
+        params = unroll(model, fresh_params(model), images, labels, lrs_)
+        return F.cross_entropy(functional_forward(model, params, x_real), y_real)
+
+    grad, = torch.autograd.grad(outer_loss(lrs), lrs)
+    for i in range(3):
+        e = torch.zeros(3, dtype=torch.float64); e[i] = 1e-6
+        numeric = (outer_loss(lrs.detach() + e) - outer_loss(lrs.detach() - e)) / 2e-6
+        assert math.isclose(grad[i].item(), numeric.item(), rel_tol=1e-4, abs_tol=1e-8)
+
+
+def test_a_stopped_run_resumes_to_exactly_the_uninterrupted_result(tmp_path):
+    ds = toy_dataset()
+    cfg = recipe("mnist", epochs=5, batch_size=50, checkpoint_every=3, eval_every=0)
+    whole = Distiller(cfg, ds).run(progress=False)
+    Distiller(cfg, ds, tmp_path).run(progress=False, stop_after=7)
+    resumed = Distiller(cfg, ds, tmp_path).run(progress=False)
+    assert resumed.history["iterations"] == whole.history["iterations"] == 20
+    assert torch.equal(resumed.images, whole.images) and torch.equal(resumed.lrs, whole.lrs)
+    assert resumed.history["loss"] == whole.history["loss"]
+
+
+def test_a_checkpoint_from_another_configuration_is_refused(tmp_path):
+    ds = toy_dataset()
+    Distiller(recipe("mnist", epochs=1, batch_size=50), ds, tmp_path).run(progress=False)
+    with pytest.raises(ConfigError, match="another configuration"):
+        Distiller(recipe("mnist", epochs=1, batch_size=50, ipc=2), ds, tmp_path).run(progress=False)
+
+
+def test_divergence_stops_with_a_clear_message_and_keeps_the_last_good_state(tmp_path):
+    ds = toy_dataset()
+    cfg = recipe("mnist", epochs=3, batch_size=50, distill_lr=1e9, eval_every=0)
+    with pytest.raises(DivergenceError, match="NaN/inf at iteration") as e:
+        Distiller(cfg, ds, tmp_path).run(progress=False)
+    assert "checkpoint.pt" in str(e.value) and "lower distill_lr" in str(e.value)
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert torch.isfinite(state["images"]).all() and torch.isfinite(state["raw_lrs"]).all()
+
+
+@pytest.mark.parametrize("hermitian", ["fixed", "trainable"])
+def test_a_fixed_hermitian_never_moves_and_a_trainable_one_does(hermitian):
+    model = make_model("qlenet", 1, 28, 10, seed=0, hermitian=hermitian)
+    params = fresh_params(model)
+    after = unroll(model, params, torch.randn(1, 10, 1, 28, 28), torch.arange(10).view(1, 10), torch.full((3,), 0.1))
+    herm_names = [n for n in params if "herm" in n]
+    assert bool(herm_names) == (hermitian == "trainable")
+    for n in herm_names: assert not torch.equal(after[n], params[n])
+
+
+def test_frozen_pqc_keeps_circuit_angles_out_of_the_trained_parameters():
+    trained = fresh_params(make_model("qlenet", 1, 28, 10, seed=0))
+    frozen = fresh_params(make_model("qlenet", 1, 28, 10, seed=0, train_pqc=False))
+    assert any("weights" in n for n in trained) and not any("pqc.weights" in n for n in frozen)
+
+
+def test_distilled_sets_refuse_another_model_or_data_set(tmp_path):
+    dset = Distiller(recipe("mnist", epochs=1, batch_size=50), toy_dataset()).run(progress=False)
+    save_distilled(dset, tmp_path / "distilled.pt")
+    assert load_distilled(tmp_path, model="lenet").n_images == 10
+    with pytest.raises(DistilledSetError, match="model 'lenet', not 'qlenet'"):
+        load_distilled(tmp_path, model="qlenet")
+    with pytest.raises(DistilledSetError, match="data set 'toy'"):
+        load_distilled(tmp_path, dataset="mnist")
+    with pytest.raises(DistilledSetError, match="run `qdd distill"):
+        load_distilled(tmp_path / "elsewhere")
+
+
+def test_fixed_init_replays_from_the_saved_w0():
+    dset = Distiller(recipe("mnist", epochs=1, batch_size=50, seed=3), toy_dataset()).run(progress=False)
+    a, b = build_model(dset).state_dict(), make_model("lenet", 1, 28, 10, seed=3).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("bad, match", [(dict(ipc=0), "ipc"), (dict(distill_lr=-1.0), "distill_lr"),
+                                        (dict(lr=0.0), "lr must be > 0"), (dict(model="vgg"), "unknown model"),
+                                        (dict(init="zero"), "init must be"), (dict(decay_factor=2.0), "decay_factor")])
+def test_invalid_values_are_rejected(bad, match):
+    with pytest.raises(ConfigError, match=match):
+        recipe("mnist", **bad)
