@@ -12,8 +12,9 @@ from pathlib import Path
 from .core import ConfigError, data_root
 
 # %% auto #0
-__all__ = ['PAPER_ACC', 'PAPER_NOTE', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'Run', 'cifar10_source', 'parse_epochs',
-           'distill_runs', 'profile_runs', 'papermill_command', 'execute', 'reproduce', 'thread_env', 'main']
+__all__ = ['PAPER_ACC', 'PAPER_NOTE', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'Run', 'cifar10_source', 'parse_epochs',
+           'distill_runs', 'beyond_runs', 'profile_phases', 'profile_runs', 'papermill_command', 'execute', 'reproduce',
+           'thread_env', 'main']
 
 # %% ../nbs/09_paper.ipynb #65735f71
 PAPER_ACC = {  # (dataset key, model, hermitian) -> accuracy in percent reported by the paper
@@ -69,8 +70,7 @@ def parse_epochs(spec: str|int|None) -> dict:
 def _budget(profile: str, key: str, name: str, caps: dict) -> dict:
     "The profile's budget for run `name`, capped by its own or its data set's entry in `caps`."
     p, cap = dict(PROFILES[profile]), caps.get(name, caps.get(key))
-    if cap is not None and cap < p["epochs"]:
-        p.update(epochs=cap, decay_epochs=max(1, round(cap * p["decay_epochs"] / p["epochs"])), eval_every=max(1, cap // 20))
+    if cap is not None and cap < p["epochs"]: p.update(epochs=cap, eval_every=max(1, cap // 20))
     return p
 
 def distill_runs(profile: str, epochs: str|int|None = None, root=None) -> list[Run]:
@@ -84,11 +84,35 @@ def distill_runs(profile: str, epochs: str|int|None = None, root=None) -> list[R
             for key, (name, label) in sets.items() for m, h in MODEL_ROWS[key]]
 
 # %% ../nbs/09_paper.ipynb #3fae5cd6
-def profile_runs(profile: str, epochs: str|int|None = None) -> list[Run]:
-    "All runs of `profile` in order: figures, distillations, report."
-    return [Run("figure1", "figure1.ipynb"), *distill_runs(profile, epochs), Run("report", "report.ipynb", dict(profile=profile))]
+BEYOND = {
+    "smoke": dict(stability={}, ablations={}, cost=dict(distilled_run="mnist-qlenet-trainable")),
+    "paper": dict(
+        stability=dict(datasets=["mnist", "cifar10"], seeds=5, epochs={"mnist": 5, "cifar10": 5},
+                       train_subset={"mnist": 2048, "cifar10": 512}, batch_size=256),
+        ablations=dict(ipcs=[1, 10, 50], epochs=5, train_subset=2048, batch_size=256, cifar_random_init=True,
+                       cifar_epochs=5, cifar_train_subset=512, n_inits=20),
+        cost=dict(distilled_run="mnist-qlenet-trainable", full_train_subset=None, full_epochs=1, eval_every=25,
+                  max_test=2000, shot_test=500, shot_replay_on_device=True)),
+}
+
+def beyond_runs(profile: str) -> tuple[list[Run], list[Run]]:
+    "(independent runs, runs that need the distillations) of the stability, ablation and cost studies."
+    cmd = lambda n: f"./reproduce.sh {profile} --only {n}"
+    runs = {n: Run(n, f"{n}.ipynb", dict(**p, profile=profile, command=cmd(n))) for n, p in BEYOND[profile].items()}
+    return [runs["stability"], runs["ablations"]], [runs["cost"]]
 
 # %% ../nbs/09_paper.ipynb #72d829b6
+def profile_phases(profile: str, epochs: str|int|None = None) -> list[list[Run]]:
+    "The runs of `profile` in phases: figure, distillations and independent studies; dependent studies; report."
+    independent, dependent = beyond_runs(profile)
+    return [[Run("figure1", "figure1.ipynb"), *distill_runs(profile, epochs), *independent], dependent,
+            [Run("report", "report.ipynb", dict(profile=profile))]]
+
+def profile_runs(profile: str, epochs: str|int|None = None) -> list[Run]:
+    "All runs of `profile` in execution order."
+    return [r for phase in profile_phases(profile, epochs) for r in phase]
+
+# %% ../nbs/09_paper.ipynb #2c062ece
 def papermill_command(run: Run, runs_dir: Path, results_dir: Path, nbs_dir: Path, timeout: int) -> list[str]:
     "The papermill command line that executes `run`."
     params = {**run.params, "out_dir": str(run.folder(runs_dir).resolve()), "results_dir": str(Path(results_dir).resolve()),
@@ -107,21 +131,22 @@ def execute(run: Run, runs_dir: Path, results_dir: Path, nbs_dir: Path, timeout:
         code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=nbs_dir, env={**os.environ, **(env or {})}).returncode
     return run.name, time.perf_counter() - t0, code
 
-# %% ../nbs/09_paper.ipynb #6561fe47
+# %% ../nbs/09_paper.ipynb #ed7de992
 def reproduce(profile: str = "paper", runs_dir=None, results_dir=None, nbs_dir=None, jobs: int = 1, only=None,
               force: bool = False, epochs: str|int|None = None, log=print) -> list[str]:
-    "Execute the runs of `profile`; return the names of those that failed."
+    "Execute the runs of `profile` phase by phase; return the names of those that failed."
     repo = Path(__file__).resolve().parent.parent
     runs_dir = Path(runs_dir or repo/"runs"/profile); nbs_dir = Path(nbs_dir or repo/"nbs"/"paper")
     results_dir = Path(results_dir or (repo/"results" if profile == "paper" else runs_dir/"results"))
-    runs = profile_runs(profile, epochs)
-    if only: runs = _select(runs, only)
-    *work, report = runs if runs[-1].name == "report" else (*runs, None)
-    todo = [r for r in work if force or not r.done(runs_dir)]
-    for r in work:
-        if r not in todo: log(f"skip {r.name}: complete ({r.folder(runs_dir)/'metrics.json'})")
-    failed = _run_all(todo, runs_dir, results_dir, nbs_dir, jobs, log)
-    if report is not None: failed += _run_all([report], runs_dir, results_dir, nbs_dir, 1, log)
+    phases, failed = profile_phases(profile, epochs), []
+    if only:
+        picked = {r.name for r in _select([r for p in phases for r in p], only)}
+        phases = [[r for r in p if r.name in picked] for p in phases]
+    for phase in phases:
+        todo = [r for r in phase if force or r.name == "report" or not r.done(runs_dir)]
+        for r in phase:
+            if r not in todo: log(f"skip {r.name}: complete ({r.folder(runs_dir)/'metrics.json'})")
+        failed += _run_all(todo, runs_dir, results_dir, nbs_dir, jobs, log)
     return failed
 
 def _select(runs, only):
@@ -146,7 +171,7 @@ def _run_all(todo, runs_dir, results_dir, nbs_dir, jobs, log) -> list[str]:
             if code: failed.append(name)
     return failed
 
-# %% ../nbs/09_paper.ipynb #ed7de992
+# %% ../nbs/09_paper.ipynb #165208fb
 def main(argv=None) -> int:
     "Command line of the paper runner."
     p = argparse.ArgumentParser(prog="python -m qdd.paper", description="Regenerate the paper's tables and figures.")
@@ -156,10 +181,12 @@ def main(argv=None) -> int:
     p.add_argument("--force", action="store_true", help="redo runs that are complete")
     p.add_argument("--epochs", help="cap the distillation epochs: N, or per data set mnist=N,cifar10=M (recorded in each run)")
     p.add_argument("--list", action="store_true", help="list the runs of the profile and exit")
+    p.add_argument("--runs-dir", help="where run folders go (default runs/PROFILE)")
+    p.add_argument("--results-dir", help="where tables and figures go (default results/ for paper, runs/PROFILE/results otherwise)")
     a = p.parse_args(argv)
     if a.list:
         for r in profile_runs(a.profile, a.epochs): print(f"{r.name:32s} {r.notebook:16s} {json.dumps(r.params)}")
         return 0
-    failed = reproduce(a.profile, jobs=a.jobs, only=a.only, force=a.force, epochs=a.epochs)
+    failed = reproduce(a.profile, a.runs_dir, a.results_dir, jobs=a.jobs, only=a.only, force=a.force, epochs=a.epochs)
     if failed: print(f"failed runs: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

@@ -15,23 +15,25 @@ def hidden(source):
     return any(line.strip().replace(" ", "") in ("#|hide", "#|hide_input") for line in source.splitlines())
 
 
-def text_outputs(cell):
-    "The plain-text outputs of a code cell, joined."
+def outputs(cell):
+    "A code cell's outputs as markdown: markdown outputs as they are, text indented as a code block."
     parts = []
     for out in cell.get("outputs", []):
-        text = out.get("text") or out.get("data", {}).get("text/plain") or ""
-        parts.append("".join(text).rstrip())
-    return "\n".join(p for p in parts if p)
+        data = out.get("data", {})
+        if "text/markdown" in data: parts.append("".join(data["text/markdown"]).strip()); continue
+        text = "".join(out.get("text") or data.get("text/plain") or "").rstrip()
+        if text: parts.append("    " + text.replace("\n", "\n    "))
+    return "\n\n".join(p for p in parts if p)
 
 
 def render_cell(cell):
-    "Markdown for one notebook cell."
+    "Markdown for one notebook cell; a cell marked `#| echo: false` shows only its output."
     source = "".join(cell["source"]).strip()
     if cell["cell_type"] == "markdown": return source
     if cell["cell_type"] != "code" or hidden(source) or not source: return ""
-    block = f"```python\n{source}\n```"
-    out = text_outputs(cell)
-    return block + (f"\n\n    {out.replace(chr(10), chr(10) + '    ')}" if out else "")
+    echo = not any(l.strip().replace(" ", "") == "#|echo:false" for l in source.splitlines())
+    block = f"```python\n{source}\n```" if echo else ""
+    return "\n\n".join(p for p in (block, outputs(cell)) if p)
 
 
 def render(nb_path=ROOT / "nbs" / "index.ipynb"):
