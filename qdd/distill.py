@@ -18,11 +18,11 @@ from .data import DataSet, augment, canonical_name, epoch_batches, load_dataset,
 from .models import MODELS, count_executions, functional_forward, init_weights, make_model, trainable_params
 
 # %% auto #0
-__all__ = ['HERMITIAN_MODES', 'INIT_MODES', 'PRESETS', 'DistillConfig', 'preset_for', 'recipe', 'validate', 'model_kwargs',
-           'stream', 'softplus_inverse', 'init_synthetic', 'unroll', 'fresh_params', 'accuracy', 'DistilledSetError',
-           'DistilledSet', 'build_model', 'save_distilled', 'load_distilled', 'DivergenceError', 'load_checkpoint',
-           'prepare_data', 'Distiller', 'step', 'heldout_seed', 'evaluate_now', 'run', 'result', 'distill',
-           'show_distilled', 'plot_lrs']
+__all__ = ['HERMITIAN_MODES', 'INIT_MODES', 'PRESETS', 'EXTENSIBLE', 'DistillConfig', 'preset_for', 'recipe', 'validate',
+           'model_kwargs', 'stream', 'softplus_inverse', 'init_synthetic', 'unroll', 'fresh_params', 'accuracy',
+           'DistilledSetError', 'DistilledSet', 'build_model', 'save_distilled', 'load_distilled', 'DivergenceError',
+           'load_checkpoint', 'prepare_data', 'Distiller', 'step', 'heldout_seed', 'evaluate_now', 'run', 'result',
+           'distill', 'show_distilled', 'plot_lrs']
 
 # %% ../nbs/04_distill.ipynb #7bc533f2
 HERMITIAN_MODES = ("trainable", "fixed", "pauliz")
@@ -176,8 +176,9 @@ class DistilledSet:
     @property
     def passes(self): return len(self.lrs) // len(self.images)
     def __repr__(self):
+        opts = ", ".join(f"{k}={v}" for k, v in self.model_kwargs.items())
         return (f"DistilledSet({self.n_images} images of {tuple(self.images.shape[2:])} for {self.model}"
-                f"{self.model_kwargs or ''} on {self.dataset}, {len(self.lrs)} steps, init={self.init})")
+                f"{f' ({opts})' if opts else ''} on {self.dataset}, {len(self.lrs)} steps, init={self.init})")
 
 # %% ../nbs/04_distill.ipynb #c9cf427c
 def build_model(dset: DistilledSet, seed: int|None = None, torch_device=None, **overrides):
@@ -215,12 +216,14 @@ def _checkpoint_state(d) -> dict:
     return dict(images=d.images.detach().cpu().clone(), raw_lrs=d.raw_lrs.detach().cpu().clone(), opt=d.opt.state_dict(),
                 iteration=d.iteration, history=d.history, executions=d.executions, seconds=d.seconds, config=asdict(d.cfg))
 
+EXTENSIBLE = ("epochs", "eval_every", "checkpoint_every")  # may change between a run and its resumption
+
 def load_checkpoint(path: Path, cfg: DistillConfig):
-    "The checkpoint at `path` if it exists, after checking it was made with `cfg`."
+    "The checkpoint at `path` if it exists, after checking it was made with `cfg` (up to the `EXTENSIBLE` fields)."
     if not path.exists(): return None
     state = torch.load(path, weights_only=False, map_location="cpu")
-    if state["config"] != asdict(cfg):
-        diff = {k: (state["config"].get(k), v) for k, v in asdict(cfg).items() if state["config"].get(k) != v}
+    diff = {k: (state["config"].get(k), v) for k, v in asdict(cfg).items() if state["config"].get(k) != v and k not in EXTENSIBLE}
+    if diff:
         raise ConfigError(f"{path} was written by a run with another configuration {diff} (saved, requested): "
                           "use another output folder or delete the checkpoint to start over")
     return state

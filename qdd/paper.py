@@ -36,7 +36,12 @@ class Run:
     notebook: str   # file in nbs/paper/
     params: dict = field(default_factory=dict)
     def folder(self, runs_dir: Path) -> Path: return Path(runs_dir)/self.name
-    def done(self, runs_dir: Path) -> bool: return (self.folder(runs_dir)/"metrics.json").exists()
+    def done(self, runs_dir: Path) -> bool:
+        "Finished with these parameters: metrics.json exists and the parameters it records match."
+        path = self.folder(runs_dir)/"metrics.json"
+        if not path.exists(): return False
+        recorded = json.loads(path.read_text()).get("params") or {}
+        return all(self.params.get(k, v) == v for k, v in recorded.items())
 
 # %% ../nbs/09_paper.ipynb #77cac50a
 def cifar10_source(root: Path|None = None) -> tuple[str, str]:

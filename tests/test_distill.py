@@ -99,3 +99,12 @@ def test_fixed_init_replays_from_the_saved_w0():
 def test_invalid_values_are_rejected(bad, match):
     with pytest.raises(ConfigError, match=match):
         recipe("mnist", **bad)
+
+
+def test_a_finished_run_extended_to_more_epochs_equals_the_longer_run(tmp_path):
+    ds = toy_dataset()
+    cfg = recipe("mnist", epochs=4, batch_size=50, eval_every=2, checkpoint_every=50)
+    longer = Distiller(recipe("mnist", epochs=7, batch_size=50, eval_every=2, checkpoint_every=50), ds).run(progress=False)
+    Distiller(cfg, ds, tmp_path).run(progress=False)
+    extended = Distiller(recipe("mnist", epochs=7, batch_size=50, eval_every=2, checkpoint_every=50), ds, tmp_path).run(progress=False)
+    assert torch.equal(extended.images, longer.images) and extended.history["loss"] == longer.history["loss"]
