@@ -332,6 +332,10 @@ def _save_checkpoint(self: Distiller):
 def _resume(self: Distiller):
     state = load_checkpoint(self.checkpoint_path, self.cfg) if self.checkpoint_path else None
     if state is None: return
+    if state["iteration"] > self.total_iterations:
+        raise ConfigError(f"{self.checkpoint_path} is at iteration {state['iteration']}, past the {self.total_iterations} "
+                          f"iterations of epochs={self.cfg.epochs}: ask for at least {math.ceil(state['iteration'] / self.iters_per_epoch)} "
+                          "epochs or use another output folder")
     with torch.no_grad(): self.images.copy_(state["images"]); self.raw_lrs.copy_(state["raw_lrs"])
     self.opt.load_state_dict(state["opt"])
     self.iteration, self.history, self.executions, self.seconds = (state[k] for k in ("iteration", "history", "executions", "seconds"))
