@@ -108,15 +108,17 @@ def train_full(model, ds: DataSet, epochs: int = 5, batch_size: int = 128, lr: f
     "Train `model` in place on all of `ds` with Adam; return metrics with test accuracy and executions."
     device = torch.device(device or default_device()); model.to(device)
     x_test, y_test = _test_split(ds, None, device)
-    acc_init, before, t0 = accuracy(model, None, x_test, y_test), count_executions(model), time.perf_counter()
+    acc_init, t0 = accuracy(model, None, x_test, y_test), time.perf_counter()
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
-    colour, curve = ds.in_channels == 3, []
+    colour, curve, executions = ds.in_channels == 3, [], 0
     for epoch in tqdm(range(epochs), disable=not progress, desc="full training"):
+        before = count_executions(model)  # training passes only: the test evaluations below are not training cost
         for i, idx in enumerate(epoch_batches(len(ds.train_x), batch_size, stream(seed, "full-batches", epoch))):
             xb = ds.train_x[idx]
             if colour: xb = augment(ds, xb, stream(seed, f"full-augment-{epoch}", i))
             loss = F.cross_entropy(model(xb.to(device)), ds.train_y[idx].to(device))
             opt.zero_grad(); loss.backward(); opt.step()
+        executions += count_executions(model) - before
         curve.append((epoch + 1, accuracy(model, None, x_test, y_test)))
     return dict(test_acc=curve[-1][1], test_acc_init=acc_init, curve=curve, baseline="full", epochs=epochs,
-                train_circuit_executions=count_executions(model) - before, train_seconds=time.perf_counter() - t0)
+                train_circuit_executions=executions, train_seconds=time.perf_counter() - t0)
