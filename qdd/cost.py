@@ -4,16 +4,18 @@
 
 # %% ../nbs/07_cost.ipynb #e53be91c
 from __future__ import annotations
-import contextlib, statistics, time
+import contextlib, json, re, statistics, time
+from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .core import ConfigError, default_device
+from .core import ConfigError, default_device, save_json
 from .data import DataSet, augment, epoch_batches
-from .distill import DistilledSet, Distiller, accuracy, build_model, recipe, stream
+from .distill import DistilledSet, Distiller, accuracy, build_model, distill, recipe, stream
 from .evaluate import evaluate_distilled, random_real_baseline, replay
 from .models import count_executions, functional_forward
 from .pqc import PQC
@@ -222,16 +224,29 @@ def angle_change(dset: DistilledSet) -> float:
 # %% ../nbs/07_cost.ipynb #b1fe6c30
 def ablation(ds: DataSet, variants: dict, # name -> recipe overrides (see `standard_variants`)
              n_inits: int = 20, # held-out inits of random-init variants
-             progress: bool = False, **base) -> list[dict]:
+             progress: bool = False,
+             cache: str|Path|None = None, # folder: one checkpointed sub-folder per variant, so an interrupted study resumes
+             **base) -> list[dict]:
     "Distil and evaluate one qlenet per variant (`base`: recipe fields shared by all); one row each."
     cfgs = {name: recipe(ds.name, **{"model": "qlenet", "eval_every": 0, **base, **v}) for name, v in variants.items()}
-    return [_ablation_row(name, cfg, ds, n_inits, progress) for name, cfg in cfgs.items()]
+    folder = lambda name: Path(cache)/re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") if cache else None
+    return [_cached_row(folder(name), cfg) or _ablation_row(name, cfg, ds, n_inits, progress, folder(name))
+            for name, cfg in cfgs.items()]
 
-def _ablation_row(name, cfg, ds, n_inits, progress) -> dict:
+def _cached_row(folder: Path|None, cfg) -> dict|None:
+    "The finished row saved in `folder` if it was made with `cfg`."
+    path = folder/"row.json" if folder else None
+    if path is None or not path.exists(): return None
+    saved = json.loads(path.read_text())
+    return saved["row"] if saved["config"] == asdict(cfg) else None
+
+def _ablation_row(name, cfg, ds, n_inits, progress, folder=None) -> dict:
     t0 = time.perf_counter()
-    dset = Distiller(cfg, ds).run(progress=progress)
+    dset = distill(cfg, folder, ds, progress=progress)
     m = evaluate_distilled(dset, ds, n_inits=n_inits)
-    return dict(variant=name, model=cfg.model, init=cfg.init, train_pqc=cfg.train_pqc, ipc=cfg.ipc, images=dset.n_images,
-                test_acc=m["test_acc"], test_acc_std=m.get("test_acc_std"), n_inits=m.get("n_inits", 1),
-                test_acc_init=m["test_acc_init"], angle_change=angle_change(dset) if cfg.model == "qlenet" and cfg.init == "fixed" else None,
-                epochs=cfg.epochs, seconds=time.perf_counter() - t0)
+    row = dict(variant=name, model=cfg.model, init=cfg.init, train_pqc=cfg.train_pqc, ipc=cfg.ipc, images=dset.n_images,
+               test_acc=m["test_acc"], test_acc_std=m.get("test_acc_std"), n_inits=m.get("n_inits", 1),
+               test_acc_init=m["test_acc_init"], angle_change=angle_change(dset) if cfg.model == "qlenet" and cfg.init == "fixed" else None,
+               epochs=cfg.epochs, seconds=time.perf_counter() - t0)
+    if folder is not None: save_json(dict(row=row, config=asdict(cfg)), folder/"row.json")
+    return row

@@ -35,13 +35,16 @@ class Run:
     name: str       # folder name under the profile's run directory
     notebook: str   # file in nbs/paper/
     params: dict = field(default_factory=dict)
+    after: tuple = ()  # runs whose results this one reads: it is stale once any of them finishes again
     def folder(self, runs_dir: Path) -> Path: return Path(runs_dir)/self.name
     def done(self, runs_dir: Path) -> bool:
-        "Finished with these parameters: metrics.json exists and the parameters it records match."
+        "Finished with these parameters, and after every run it reads last finished."
         path = self.folder(runs_dir)/"metrics.json"
         if not path.exists(): return False
         recorded = json.loads(path.read_text()).get("params") or {}
-        return all(self.params.get(k, v) == v for k, v in recorded.items())
+        inputs = [Path(runs_dir)/a/"metrics.json" for a in self.after]
+        fresh = all(not p.exists() or p.stat().st_mtime <= path.stat().st_mtime for p in inputs)
+        return fresh and all(self.params.get(k, v) == v for k, v in recorded.items())
 
 # %% ../nbs/09_paper.ipynb #77cac50a
 def cifar10_source(root: Path|None = None) -> tuple[str, str]:
@@ -88,14 +91,16 @@ def distill_runs(profile: str, epochs: str|int|None = None, root=None) -> list[R
                      command=f"./reproduce.sh {profile} --only {n}{cap}"))
             for key, (name, label) in sets.items() for m, h in MODEL_ROWS[key]]
 
-# %% ../nbs/09_paper.ipynb #3fae5cd6
+# %% ../nbs/09_paper.ipynb #ffb2dfb6
 BEYOND = {
     "smoke": dict(stability={}, ablations={}, cost=dict(distilled_run="mnist-qlenet-trainable")),
     "paper": dict(
-        stability=dict(datasets=["mnist", "cifar10"], seeds=5, epochs={"mnist": 5, "cifar10": 5},
-                       train_subset={"mnist": 2048, "cifar10": 512}, batch_size=256),
-        ablations=dict(ipcs=[1, 10, 50], epochs=5, train_subset=2048, batch_size=256, cifar_random_init=True,
-                       cifar_epochs=5, cifar_train_subset=512, n_inits=20),
+        # stability: ~470 outer iterations per MNIST run (2 epochs of 234 at batch 256), 60 per CIFAR-10 run (a 5,120
+        # image subset, 3 epochs): 45 runs per data set at ~0.07 s / ~0.5 s an iteration on one core
+        stability=dict(datasets=["mnist", "cifar10"], seeds=5, epochs={"mnist": 2, "cifar10": 3},
+                       train_subset={"mnist": None, "cifar10": 5120}, batch_size=256),
+        ablations=dict(ipcs=[1, 10, 50], epochs=4, train_subset=None, batch_size=256, cifar_random_init=True,
+                       cifar_epochs=1, cifar_train_subset=None, n_inits=20),
         cost=dict(distilled_run="mnist-qlenet-trainable", full_train_subset=None, full_epochs=1, eval_every=25,
                   max_test=2000, shot_test=500, shot_replay_on_device=True)),
 }
@@ -103,7 +108,8 @@ BEYOND = {
 def beyond_runs(profile: str) -> tuple[list[Run], list[Run]]:
     "(independent runs, runs that need the distillations) of the stability, ablation and cost studies."
     cmd = lambda n: f"./reproduce.sh {profile} --only {n}"
-    runs = {n: Run(n, f"{n}.ipynb", dict(**p, profile=profile, command=cmd(n))) for n, p in BEYOND[profile].items()}
+    runs = {n: Run(n, f"{n}.ipynb", dict(**p, profile=profile, command=cmd(n)), after=(p.get("distilled_run"),) if "distilled_run" in p else ())
+            for n, p in BEYOND[profile].items()}
     return [runs["stability"], runs["ablations"]], [runs["cost"]]
 
 # %% ../nbs/09_paper.ipynb #72d829b6
@@ -138,7 +144,7 @@ def execute(run: Run, runs_dir: Path, results_dir: Path, nbs_dir: Path, timeout:
 
 # %% ../nbs/09_paper.ipynb #ed7de992
 def reproduce(profile: str = "paper", runs_dir=None, results_dir=None, nbs_dir=None, jobs: int = 1, only=None,
-              force: bool = False, epochs: str|int|None = None, log=print) -> list[str]:
+              force: bool = False, epochs: str|int|None = None, threads: int|None = None, log=print) -> list[str]:
     "Execute the runs of `profile` phase by phase; return the names of those that failed."
     repo = Path(__file__).resolve().parent.parent
     runs_dir = Path(runs_dir or repo/"runs"/profile); nbs_dir = Path(nbs_dir or repo/"nbs"/"paper")
@@ -151,7 +157,7 @@ def reproduce(profile: str = "paper", runs_dir=None, results_dir=None, nbs_dir=N
         todo = [r for r in phase if force or r.name == "report" or not r.done(runs_dir)]
         for r in phase:
             if r not in todo: log(f"skip {r.name}: complete ({r.folder(runs_dir)/'metrics.json'})")
-        failed += _run_all(todo, runs_dir, results_dir, nbs_dir, jobs, log)
+        failed += _run_all(todo, runs_dir, results_dir, nbs_dir, jobs, threads, log)
     return failed
 
 def _select(runs, only):
@@ -160,28 +166,30 @@ def _select(runs, only):
     if not picked: raise ConfigError(f"no run matches {only}: runs are {', '.join(names)}")
     return picked
 
-def thread_env(jobs: int) -> dict:
-    "Environment for `jobs` parallel runs: an equal share of the cores each, and glibc malloc tuned for big temporaries."
-    n = str(max(1, (os.cpu_count() or 1) // max(1, jobs)))
+def thread_env(jobs: int, threads: int|None = None) -> dict:
+    "Environment for `jobs` parallel runs: `threads` each (default an equal share of the cores), glibc malloc tuned."
+    if threads is not None and threads < 1: raise ConfigError(f"threads must be >= 1, got {threads}")
+    n = str(threads or max(1, (os.cpu_count() or 1) // max(1, jobs)))
     # keep large buffers mapped between iterations instead of returning them to the OS every time: measured 1.7x
     # faster LeNet distillation steps on CPU (bench/models.py with and without these settings)
     malloc = {"MALLOC_MMAP_THRESHOLD_": "268435456", "MALLOC_TRIM_THRESHOLD_": "1073741824"}
     return {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, **malloc}
 
-def _run_all(todo, runs_dir, results_dir, nbs_dir, jobs, log) -> list[str]:
-    failed, env = [], thread_env(jobs)
+def _run_all(todo, runs_dir, results_dir, nbs_dir, jobs, threads, log) -> list[str]:
+    failed, env = [], thread_env(jobs, threads)
     with ThreadPoolExecutor(max(1, jobs)) as pool:
         for name, secs, code in pool.map(lambda r: execute(r, runs_dir, results_dir, nbs_dir, env=env), todo):
             log(f"{'done' if code == 0 else 'FAILED'} {name} in {secs:.0f} s (log: {Path(runs_dir)/name/'log.txt'})")
             if code: failed.append(name)
     return failed
 
-# %% ../nbs/09_paper.ipynb #165208fb
+# %% ../nbs/09_paper.ipynb #bee99c49
 def main(argv=None) -> int:
     "Command line of the paper runner."
     p = argparse.ArgumentParser(prog="python -m qdd.paper", description="Regenerate the paper's tables and figures.")
     p.add_argument("--profile", default="paper", choices=list(PROFILES))
     p.add_argument("--jobs", type=int, default=1, help="runs executed in parallel")
+    p.add_argument("--threads", type=int, help="threads per run (default: cores / jobs); set it when other work shares the cores")
     p.add_argument("--only", nargs="+", help="run only these runs (name or name prefix), plus nothing else")
     p.add_argument("--force", action="store_true", help="redo runs that are complete")
     p.add_argument("--epochs", help="cap the distillation epochs: N, or per data set mnist=N,cifar10=M (recorded in each run)")
@@ -192,6 +200,7 @@ def main(argv=None) -> int:
     if a.list:
         for r in profile_runs(a.profile, a.epochs): print(f"{r.name:32s} {r.notebook:16s} {json.dumps(r.params)}")
         return 0
-    failed = reproduce(a.profile, a.runs_dir, a.results_dir, jobs=a.jobs, only=a.only, force=a.force, epochs=a.epochs)
+    failed = reproduce(a.profile, a.runs_dir, a.results_dir, jobs=a.jobs, only=a.only, force=a.force, epochs=a.epochs,
+                       threads=a.threads)
     if failed: print(f"failed runs: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
