@@ -94,7 +94,8 @@ class StabilityRun:
                     lr=self.config["lr"], distill_lr=self.config["distill_lr"], iterations=len(r),
                     diverged=self.diverged is not None, divergence=self.diverged or "-", diverged_at=self.diverged_at,
                     first_epoch_loss=self.reference_loss, final_loss=statistics.fmean(x["loss"] for x in last) if r else None,
-                    max_loss=max(col("loss")), max_grad_images=max(col("grad_images")), max_grad_lrs=max(col("grad_lrs")),
+                    max_loss=max(col("loss")), peak_loss_ratio=max(col("loss")) / self.reference_loss if self.reference_loss else None,
+                    max_grad_images=max(col("grad_images")), max_grad_lrs=max(col("grad_lrs")),
                     final_spread=col("spread")[-1], max_spread=max(col("spread")),
                     final_lrs=" ".join(f"{v:.4f}" for v in r[-1]["lrs"]) if r else "-",
                     test_acc=self.test_acc, seconds=self.seconds)
@@ -173,6 +174,8 @@ def divergence_table(runs: list[StabilityRun]) -> list[dict]:
     return [dict(dataset=ds, hermitian=m, multiplier=k, runs=len(g), diverged=sum(r["diverged"] for r in g),
                  rate=sum(r["diverged"] for r in g) / len(g), nan=sum(r["divergence"] == "nan" for r in g),
                  blowup=sum(r["divergence"] == "blowup" for r in g), final_loss=_mean(r["final_loss"] for r in g),
+                 peak_loss_ratio=_mean(r["peak_loss_ratio"] for r in g),
+                 worst_loss_ratio=max((r["peak_loss_ratio"] for r in g if r["peak_loss_ratio"] is not None), default=None),
                  max_grad_images=_mean(r["max_grad_images"] for r in g), max_spread=_mean(r["max_spread"] for r in g),
                  test_acc=_mean(r["test_acc"] for r in g), test_acc_std=_std([r["test_acc"] for r in g]))
             for (ds, m, k), g in groups.items()]
