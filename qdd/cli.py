@@ -43,7 +43,9 @@ def _distill_flags(p: argparse.ArgumentParser, with_init=True):
     for flag, typ, what in (("--steps", int, "distilled batches S"), ("--passes", int, "passes E over them"),
                             ("--ipc", int, "images per class per step"), ("--epochs", int, "epochs over the real data"),
                             ("--batch-size", int, "real images per outer iteration"), ("--seed", int, "seed of everything"),
-                            ("--train-subset", int, "use a class-balanced subset of this many real images")):
+                            ("--train-subset", int, "use a class-balanced subset of this many real images"),
+                            ("--n-qubits", int, "qlenet: qubits of the circuit (default 6)"),
+                            ("--n-layers", int, "qlenet: entangling layers of the circuit (default 3)")):
         p.add_argument(flag, type=typ, help=what)
     p.add_argument("--out", required=True, type=Path, help="output folder")
 

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from .core import ConfigError, default_device, save_json
 from .data import DataSet, augment, epoch_batches
-from .distill import DistilledSet, Distiller, accuracy, build_model, distill, recipe, stream
+from .distill import DistilledSet, Distiller, accuracy, build_model, config_diff, distill, recipe, stream
 from .evaluate import evaluate_distilled, random_real_baseline, replay
 from .models import count_executions, functional_forward
 from .pqc import PQC
@@ -238,7 +238,7 @@ def _cached_row(folder: Path|None, cfg) -> dict|None:
     path = folder/"row.json" if folder else None
     if path is None or not path.exists(): return None
     saved = json.loads(path.read_text())
-    return saved["row"] if saved["config"] == asdict(cfg) else None
+    return None if config_diff(saved["config"], cfg) else saved["row"]
 
 def _ablation_row(name, cfg, ds, n_inits, progress, folder=None) -> dict:
     t0 = time.perf_counter()

@@ -18,11 +18,11 @@ from .data import DataSet, augment, canonical_name, epoch_batches, load_dataset,
 from .models import MODELS, count_executions, functional_forward, init_weights, make_model, trainable_params
 
 # %% auto #0
-__all__ = ['HERMITIAN_MODES', 'INIT_MODES', 'PRESETS', 'EXTENSIBLE', 'DistillConfig', 'preset_for', 'recipe', 'validate',
-           'model_kwargs', 'stream', 'softplus_inverse', 'init_synthetic', 'unroll', 'fresh_params', 'accuracy',
-           'DistilledSetError', 'DistilledSet', 'build_model', 'save_distilled', 'load_distilled', 'DivergenceError',
-           'load_checkpoint', 'prepare_data', 'Distiller', 'step', 'heldout_seed', 'evaluate_now', 'run', 'result',
-           'distill', 'show_distilled', 'plot_lrs']
+__all__ = ['HERMITIAN_MODES', 'INIT_MODES', 'PRESETS', 'EXTENSIBLE', 'FIELD_DEFAULTS', 'DistillConfig', 'preset_for', 'recipe',
+           'validate', 'model_kwargs', 'stream', 'softplus_inverse', 'init_synthetic', 'unroll', 'fresh_params',
+           'accuracy', 'DistilledSetError', 'DistilledSet', 'build_model', 'save_distilled', 'load_distilled',
+           'DivergenceError', 'config_diff', 'load_checkpoint', 'prepare_data', 'Distiller', 'step', 'heldout_seed',
+           'evaluate_now', 'run', 'result', 'distill', 'show_distilled', 'plot_lrs']
 
 # %% ../nbs/04_distill.ipynb #7bc533f2
 HERMITIAN_MODES = ("trainable", "fixed", "pauliz")
@@ -35,6 +35,8 @@ class DistillConfig:
     model: str = "lenet"         # a key of `qdd.models.MODELS`
     hermitian: str|None = None   # qlenet only: trainable | fixed | pauliz (default trainable)
     train_pqc: bool = True       # qlenet only: False freezes the circuit angles (the original code's defect)
+    n_qubits: int|None = None    # qlenet only: qubits of the circuit (None: the paper's 6)
+    n_layers: int|None = None    # qlenet only: entangling layers of the circuit (None: the paper's 3)
     init: str = "fixed"          # fixed: one seeded w0 | random: a fresh w0 every outer iteration
     steps: int = 1               # S, distilled batches
     passes: int = 3              # E, passes over the S batches; T = S*E learned lrs
@@ -88,6 +90,9 @@ def validate(cfg: DistillConfig) -> DistillConfig:
     if cfg.hermitian is not None and cfg.hermitian not in HERMITIAN_MODES:
         raise ConfigError(f"hermitian must be one of {', '.join(HERMITIAN_MODES)}, got {cfg.hermitian!r}")
     if cfg.ipc < 1: raise ConfigError(f"ipc (images per class) must be >= 1, got {cfg.ipc}")
+    if (cfg.n_qubits or cfg.n_layers) and cfg.model != "qlenet":
+        raise ConfigError(f"n_qubits and n_layers are for qlenet only, not {cfg.model!r}: drop them or use model='qlenet'")
+    _positive(cfg, "n_qubits", "n_layers")
     _positive(cfg, "steps", "passes", "distill_lr", "lr", "epochs", "decay_epochs", "batch_size", "train_subset", "checkpoint_every", "eval_inits")
     _positive(cfg, "eval_every", strict=False)
     if not 0 < cfg.decay_factor <= 1: raise ConfigError(f"decay_factor must be in (0, 1], got {cfg.decay_factor}")
@@ -96,7 +101,8 @@ def validate(cfg: DistillConfig) -> DistillConfig:
 def model_kwargs(cfg: DistillConfig) -> dict:
     "Keyword arguments of `make_model` implied by `cfg` (quantum options for qlenet only)."
     if cfg.model != "qlenet": return {}
-    return dict(hermitian=cfg.hermitian or "trainable", train_pqc=cfg.train_pqc)
+    circuit = {k: v for k, v in (("n_qubits", cfg.n_qubits), ("n_layers", cfg.n_layers)) if v is not None}
+    return dict(hermitian=cfg.hermitian or "trainable", train_pqc=cfg.train_pqc, **circuit)
 
 # %% ../nbs/04_distill.ipynb #1e8651b7
 def stream(seed: int, purpose: str, index: int = 0) -> torch.Generator:
@@ -217,12 +223,18 @@ def _checkpoint_state(d) -> dict:
                 iteration=d.iteration, history=d.history, executions=d.executions, seconds=d.seconds, config=asdict(d.cfg))
 
 EXTENSIBLE = ("epochs", "eval_every", "checkpoint_every")  # may change between a run and its resumption
+FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(DistillConfig)}
+
+def config_diff(saved: dict, cfg: DistillConfig, ignore=()) -> dict:
+    "Fields where `saved` (a config dict) differs from `cfg`, as (saved, requested); fields it lacks count as defaults."
+    saved = {**FIELD_DEFAULTS, **saved}  # written before a field existed: the run used its default
+    return {k: (saved[k], v) for k, v in asdict(cfg).items() if saved[k] != v and k not in ignore}
 
 def load_checkpoint(path: Path, cfg: DistillConfig):
     "The checkpoint at `path` if it exists, after checking it was made with `cfg` (up to the `EXTENSIBLE` fields)."
     if not path.exists(): return None
     state = torch.load(path, weights_only=False, map_location="cpu")
-    diff = {k: (state["config"].get(k), v) for k, v in asdict(cfg).items() if state["config"].get(k) != v and k not in EXTENSIBLE}
+    diff = config_diff(state["config"], cfg, EXTENSIBLE)
     if diff:
         raise ConfigError(f"{path} was written by a run with another configuration {diff} (saved, requested): "
                           "use another output folder or delete the checkpoint to start over")

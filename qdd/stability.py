@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from .core import ConfigError, save_json, save_text
 from .data import DataSet
-from .distill import HERMITIAN_MODES, DistillConfig, Distiller, DivergenceError, recipe, validate
+from .distill import HERMITIAN_MODES, DistillConfig, Distiller, DivergenceError, config_diff, recipe, validate
 from .pqc import hermitian_from
 
 # %% auto #0
@@ -136,7 +136,7 @@ def _cached(path: Path|None, cfg: DistillConfig, blowup: float) -> StabilityRun|
     "The saved run at `path` if it was made with `cfg` and `blowup`."
     if path is None or not path.exists(): return None
     saved = json.loads(path.read_text())
-    if saved.pop("blowup", None) != blowup or saved["config"] != asdict(cfg): return None
+    if saved.pop("blowup", None) != blowup or config_diff(saved["config"], cfg): return None
     return StabilityRun(**saved)
 
 # %% ../nbs/06_stability.ipynb #9bb481f1
