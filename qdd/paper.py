@@ -99,6 +99,9 @@ BEYOND = {
         # image subset, 3 epochs): 45 runs per data set at ~0.07 s / ~0.5 s an iteration on one core
         stability=dict(datasets=["mnist", "cifar10"], seeds=5, epochs={"mnist": 2, "cifar10": 3},
                        train_subset={"mnist": None, "cifar10": 5120}, batch_size=256),
+        # the same at the paper's lr only, 3x longer (~1,400 iterations), on MNIST: towards where Table I runs collapsed
+        **{"stability-long": dict(notebook="stability.ipynb", tag="_long", datasets=["mnist"], seeds=5, multipliers=[1],
+                                  epochs={"mnist": 6}, train_subset={"mnist": None}, batch_size=256)},
         ablations=dict(ipcs=[1, 10, 50], epochs=4, train_subset=None, batch_size=256, cifar_random_init=True,
                        cifar_epochs=1, cifar_train_subset=None, n_inits=20),
         cost=dict(distilled_run="mnist-qlenet-trainable", full_train_subset=None, full_epochs=1, eval_every=25,
@@ -106,11 +109,11 @@ BEYOND = {
 }
 
 def beyond_runs(profile: str) -> tuple[list[Run], list[Run]]:
-    "(independent runs, runs that need the distillations) of the stability, ablation and cost studies."
+    "(independent runs, runs that read a distillation) of the stability, ablation and cost studies."
     cmd = lambda n: f"./reproduce.sh {profile} --only {n}"
-    runs = {n: Run(n, f"{n}.ipynb", dict(**p, profile=profile, command=cmd(n)), after=(p.get("distilled_run"),) if "distilled_run" in p else ())
-            for n, p in BEYOND[profile].items()}
-    return [runs["stability"], runs["ablations"]], [runs["cost"]]
+    runs = [Run(n, p.get("notebook", f"{n}.ipynb"), {**{k: v for k, v in p.items() if k != "notebook"}, "profile": profile, "command": cmd(n)},
+                after=(p["distilled_run"],) if "distilled_run" in p else ()) for n, p in BEYOND[profile].items()]
+    return [r for r in runs if not r.after], [r for r in runs if r.after]
 
 # %% ../nbs/09_paper.ipynb #72d829b6
 def profile_phases(profile: str, epochs: str|int|None = None) -> list[list[Run]]:
@@ -161,8 +164,10 @@ def reproduce(profile: str = "paper", runs_dir=None, results_dir=None, nbs_dir=N
     return failed
 
 def _select(runs, only):
+    "The runs named in `only`: an exact name picks that run, anything else every run whose name starts with it."
     names = [r.name for r in runs]
-    picked = [r for r in runs if any(o == r.name or r.name.startswith(o) for o in only)]
+    matches = lambda o, n: o == n if o in names else n.startswith(o)
+    picked = [r for r in runs if any(matches(o, r.name) for o in only)]
     if not picked: raise ConfigError(f"no run matches {only}: runs are {', '.join(names)}")
     return picked
 
@@ -190,7 +195,7 @@ def main(argv=None) -> int:
     p.add_argument("--profile", default="paper", choices=list(PROFILES))
     p.add_argument("--jobs", type=int, default=1, help="runs executed in parallel")
     p.add_argument("--threads", type=int, help="threads per run (default: cores / jobs); set it when other work shares the cores")
-    p.add_argument("--only", nargs="+", help="run only these runs (name or name prefix), plus nothing else")
+    p.add_argument("--only", nargs="+", help="run only these runs (a name, or a prefix of names), plus nothing else")
     p.add_argument("--force", action="store_true", help="redo runs that are complete")
     p.add_argument("--epochs", help="cap the distillation epochs: N, or per data set mnist=N,cifar10=M (recorded in each run)")
     p.add_argument("--list", action="store_true", help="list the runs of the profile and exit")
