@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_cost.ipynb #e53be91c
 from __future__ import annotations
-import contextlib, json, re, statistics, time
+import contextlib, re, statistics, time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from .core import ConfigError, default_device, save_json
 from .data import DataSet, augment, epoch_batches
-from .distill import DistilledSet, Distiller, accuracy, build_model, config_diff, distill, recipe, stream
+from .distill import DistilledSet, Distiller, accuracy, build_model, distill, load_matching, recipe, stream
 from .evaluate import evaluate_distilled, random_real_baseline, replay
 from .models import count_executions, functional_forward
 from .pqc import PQC
@@ -235,10 +235,8 @@ def ablation(ds: DataSet, variants: dict, # name -> recipe overrides (see `stand
 
 def _cached_row(folder: Path|None, cfg) -> dict|None:
     "The finished row saved in `folder` if it was made with `cfg`."
-    path = folder/"row.json" if folder else None
-    if path is None or not path.exists(): return None
-    saved = json.loads(path.read_text())
-    return None if config_diff(saved["config"], cfg) else saved["row"]
+    saved = load_matching(folder/"row.json" if folder else None, cfg)
+    return saved and saved["row"]
 
 def _ablation_row(name, cfg, ds, n_inits, progress, folder=None) -> dict:
     t0 = time.perf_counter()

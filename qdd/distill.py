@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_distill.ipynb #76a535da
 from __future__ import annotations
-import dataclasses, hashlib, math, time
+import dataclasses, hashlib, json, math, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
@@ -21,8 +21,8 @@ from .models import MODELS, count_executions, functional_forward, init_weights, 
 __all__ = ['HERMITIAN_MODES', 'INIT_MODES', 'PRESETS', 'EXTENSIBLE', 'FIELD_DEFAULTS', 'DistillConfig', 'preset_for', 'recipe',
            'validate', 'model_kwargs', 'stream', 'softplus_inverse', 'init_synthetic', 'unroll', 'fresh_params',
            'accuracy', 'DistilledSetError', 'DistilledSet', 'build_model', 'save_distilled', 'load_distilled',
-           'DivergenceError', 'config_diff', 'load_checkpoint', 'prepare_data', 'Distiller', 'step', 'heldout_seed',
-           'evaluate_now', 'run', 'result', 'distill', 'show_distilled', 'plot_lrs']
+           'DivergenceError', 'config_diff', 'load_matching', 'load_checkpoint', 'prepare_data', 'Distiller', 'step',
+           'heldout_seed', 'evaluate_now', 'run', 'result', 'distill', 'show_distilled', 'plot_lrs']
 
 # %% ../nbs/04_distill.ipynb #7bc533f2
 HERMITIAN_MODES = ("trainable", "fixed", "pauliz")
@@ -229,6 +229,12 @@ def config_diff(saved: dict, cfg: DistillConfig, ignore=()) -> dict:
     "Fields where `saved` (a config dict) differs from `cfg`, as (saved, requested); fields it lacks count as defaults."
     saved = {**FIELD_DEFAULTS, **saved}  # written before a field existed: the run used its default
     return {k: (saved[k], v) for k, v in asdict(cfg).items() if saved[k] != v and k not in ignore}
+
+def load_matching(path: str|Path|None, cfg: DistillConfig) -> dict|None:
+    "The JSON record at `path` if it exists and its `config` matches `cfg` (see `config_diff`); else None."
+    if path is None or not Path(path).exists(): return None
+    saved = json.loads(Path(path).read_text())
+    return None if config_diff(saved["config"], cfg) else saved
 
 def load_checkpoint(path: Path, cfg: DistillConfig):
     "The checkpoint at `path` if it exists, after checking it was made with `cfg` (up to the `EXTENSIBLE` fields)."

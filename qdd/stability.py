@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_stability.ipynb #8d59fee8
 from __future__ import annotations
-import dataclasses, json, statistics, time
+import dataclasses, statistics, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from .core import ConfigError, save_json, save_text
 from .data import DataSet
-from .distill import HERMITIAN_MODES, DistillConfig, Distiller, DivergenceError, config_diff, recipe, validate
+from .distill import HERMITIAN_MODES, DistillConfig, Distiller, DivergenceError, load_matching, recipe, validate
 from .pqc import hermitian_from
 
 # %% auto #0
@@ -134,9 +134,8 @@ def _sweep_configs(ds, modes, seeds, multipliers, **budget) -> list:
 
 def _cached(path: Path|None, cfg: DistillConfig, blowup: float) -> StabilityRun|None:
     "The saved run at `path` if it was made with `cfg` and `blowup`."
-    if path is None or not path.exists(): return None
-    saved = json.loads(path.read_text())
-    if saved.pop("blowup", None) != blowup or config_diff(saved["config"], cfg): return None
+    saved = load_matching(path, cfg)
+    if saved is None or saved.pop("blowup", None) != blowup: return None
     return StabilityRun(**saved)
 
 # %% ../nbs/06_stability.ipynb #9bb481f1
