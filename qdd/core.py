@@ -4,15 +4,17 @@
 
 # %% ../nbs/00_core.ipynb #8c78715e
 from __future__ import annotations
-import contextlib, json, os, random, subprocess, tempfile
+import contextlib, fcntl, json, os, random, subprocess, tempfile, time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['QddError', 'ConfigError', 'seed_everything', 'make_generator', 'default_device', 'data_root', 'cache_dir',
-           'atomic_write', 'save_torch', 'save_json', 'save_text', 'code_version']
+__all__ = ['MALLOC_SETTINGS', 'RESULT_FILES', 'QddError', 'ConfigError', 'seed_everything', 'make_generator', 'default_device',
+           'tune_malloc', 'configure_threads', 'data_root', 'cache_dir', 'atomic_write', 'save_torch', 'save_json',
+           'save_text', 'FileFormatError', 'load_file', 'RunFolderError', 'check_writable', 'claim_run_folder',
+           'code_version']
 
 # %% ../nbs/00_core.ipynb #2e30c996
 class QddError(Exception):
@@ -37,9 +39,44 @@ def make_generator(seed: int, # seed of the private stream
 
 # %% ../nbs/00_core.ipynb #6a44402e
 def default_device() -> torch.device:
-    "The device qdd computes on: `$QDD_DEVICE` if set, else cuda when available, else cpu."
-    if name := os.environ.get("QDD_DEVICE"): return torch.device(name)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    "The device qdd computes on: `$QDD_DEVICE` if set (and usable here), else cuda when available, else cpu."
+    name = os.environ.get("QDD_DEVICE")
+    if not name: return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try: device = torch.device(name)
+    except RuntimeError: raise ConfigError(f"QDD_DEVICE={name!r} is not a torch device: set it to cpu or cuda, or unset it") from None
+    if device.type == "cuda" and not (torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()):
+        raise ConfigError(f"QDD_DEVICE={name} but torch sees no such GPU here: unset QDD_DEVICE or set QDD_DEVICE=cpu")
+    return device
+
+
+# %% ../nbs/00_core.ipynb #f310e2d8
+MALLOC_SETTINGS = {"M_TRIM_THRESHOLD": (-1, 1 << 30), "M_MMAP_THRESHOLD": (-3, 1 << 28)}  # glibc mallopt codes
+
+def tune_malloc() -> bool:
+    "Keep large freed buffers mapped (glibc `mallopt`), so iterations stop page-faulting them in; False if not glibc."
+    import ctypes, ctypes.util
+    try: libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError: return False
+    if not hasattr(libc, "mallopt"): return False
+    return all(libc.mallopt(code, value) == 1 for code, value in MALLOC_SETTINGS.values())
+
+# %% ../nbs/00_core.ipynb #59ed7c28
+def configure_threads(threads: int|None = None, # intra-op threads; None: $QDD_THREADS, else 1 on the CPU
+                      device=None): # the run's device; on CUDA the CPU thread count barely matters
+    "Set the thread policy of a run (one thread per run on the CPU by default, passive OpenMP, malloc tuned); returns it."
+    env = os.environ.get("QDD_THREADS")
+    if threads is None and env: threads = _parse_threads(env, "QDD_THREADS")
+    threads = 1 if threads is None else _parse_threads(threads, "threads")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read by OpenMP when its pool starts (see qdd/__init__.py)
+    if torch.get_num_threads() != threads: torch.set_num_threads(threads)
+    return dict(threads=threads, omp_wait_policy=os.environ["OMP_WAIT_POLICY"], malloc_tuned=tune_malloc(),
+                device=str(device or default_device()))
+
+def _parse_threads(value, name) -> int:
+    try: n = int(value)
+    except (TypeError, ValueError): n = 0
+    if n < 1 or str(n) != str(value).strip(): raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    return n
 
 # %% ../nbs/00_core.ipynb #0ad61077
 def data_root(root: str|Path|None = None # explicit root; overrides `$QDD_DATA`
@@ -48,10 +85,14 @@ def data_root(root: str|Path|None = None # explicit root; overrides `$QDD_DATA`
     return Path(root if root is not None else os.environ.get("QDD_DATA", "data")).expanduser()
 
 def cache_dir() -> Path:
-    "Folder for qdd's caches: `$QDD_CACHE`, else `~/.cache/qdd`; created on demand."
+    "Folder for qdd's caches: `$QDD_CACHE`, else `~/.cache/qdd`; created on demand, checked to be a folder."
     path = Path(os.environ.get("QDD_CACHE", "~/.cache/qdd")).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    try: path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"QDD_CACHE={path} cannot be used as the cache folder ({e.strerror}): point QDD_CACHE at a "
+                          "writable folder, or unset it for ~/.cache/qdd") from None
     return path
+
 
 # %% ../nbs/00_core.ipynb #dc4a8fd7
 def _umask():
@@ -84,6 +125,81 @@ def save_json(obj, path: str|Path):
 def save_text(text: str, path: str|Path):
     "Write `text` to `path` atomically."
     with atomic_write(path, "w") as f: f.write(text)
+
+# %% ../nbs/00_core.ipynb #80a737d5
+class FileFormatError(QddError):
+    "A file qdd reads is missing, corrupt or not a qdd file; the message names it and the fix."
+
+def _why(e: Exception) -> str: return f"{type(e).__name__}: {str(e).strip().splitlines()[0][:160] if str(e).strip() else ''}"
+
+def load_file(path: str|Path, # a .json file, or a torch file written by `save_torch`
+              kind: str, # what it should hold, for the message: "checkpoint", "distilled set", ...
+              fix: str, # what to do when it cannot be used, e.g. "delete it to start over"
+              keys=()): # top-level keys it must have
+    "The content of a qdd JSON or torch file (torch: `weights_only=True`); raise `FileFormatError` if it cannot be used."
+    path = Path(path)
+    try: obj = json.loads(path.read_text()) if path.suffix == ".json" else torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError: raise FileFormatError(f"no {kind} at {path}: {fix}") from None
+    except Exception as e: raise FileFormatError(f"{path} is not a readable {kind} ({_why(e)}): {fix}") from None
+    missing = [k for k in keys if not isinstance(obj, dict) or k not in obj]
+    if missing: raise FileFormatError(f"{path} is not a qdd {kind} (it has no {', '.join(map(repr, missing))}): {fix}")
+    return obj
+
+# %% ../nbs/00_core.ipynb #c8d460a6
+class RunFolderError(QddError):
+    "An output folder cannot be used: a file, not writable, in use by another process, or another run's results."
+
+RESULT_FILES = ("metrics.json", "distilled.pt", "checkpoint.pt")  # what a run writes; never overwritten without a record
+
+def check_writable(out: str|Path, flag: str = "--out") -> Path:
+    "Folder `out`, created if missing, after checking it is a folder qdd can write to; else `RunFolderError`."
+    out = Path(out)
+    if out.exists() and not out.is_dir(): raise RunFolderError(f"{flag} {out} is a file, not a folder: pass a folder path")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out): pass
+    except OSError as e:
+        raise RunFolderError(f"cannot write to {flag} {out} ({e.strerror}): pass a folder you can write to") from None
+    return out
+
+# %% ../nbs/00_core.ipynb #1d64fd3d
+def _holder(lock_path: Path) -> str:
+    try: pid = lock_path.read_text().strip()
+    except OSError: pid = ""
+    return f" (pid {pid})" if pid.isdigit() else ""
+
+def _take_ownership(out: Path, kind: str, config, differs, adopt, flag: str):
+    "Check that `out` holds no other run's results, then record this run as its owner in run.json."
+    record = out/"run.json"
+    fix = f"pass another {flag}, or delete the folder to start over"
+    if record.exists():
+        saved = load_file(record, "run record", f"delete {record} if nothing in {out} is needed, or {fix}", keys=("kind", "config"))
+        if saved["kind"] != kind:
+            raise RunFolderError(f"{out} holds the results of a `{saved['kind']}` run; this `{kind}` run would overwrite them: {fix}")
+        why = differs(saved["config"]) if differs else ("" if saved["config"] == json.loads(json.dumps(config, default=str)) else "another configuration")
+        if why: raise RunFolderError(f"{out} holds a `{kind}` run with {why}: {fix}")
+    elif (taken := [n for n in RESULT_FILES if (out/n).exists()]) and not (adopt and adopt(out)):
+        raise RunFolderError(f"{out} already holds {', '.join(taken)} that no `{kind}` run with this configuration recorded: {fix}")
+    save_json({"kind": kind, "config": config, "pid": os.getpid(), "claimed": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, record)
+
+@contextlib.contextmanager
+def claim_run_folder(out: str|Path, # the output folder; created if missing
+                     kind: str|None, # the run kind that owns it ("distill", ...); None: lock only (a reader adding files)
+                     config=None, # the run's configuration (JSON-able), recorded in run.json
+                     differs=None, # fn(saved config) -> "" if this run may continue the folder, else why not (for the message)
+                     adopt=None, # fn(folder) -> True if result files found without run.json belong to this run
+                     flag: str = "--out"): # the option the user passed the folder with, for messages
+    "Hold folder `out` for one run while the block runs: writable, locked against other processes, owned by one kind and config."
+    out = check_writable(out, flag)
+    lock_path = out/".qdd.lock"
+    with open(lock_path, "a+") as lock:  # closing the file releases the lock, also when the process is killed
+        try: fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunFolderError(f"{out} is in use by another qdd process{_holder(lock_path)}: wait for it to finish, "
+                                 f"or pass another {flag}") from None
+        lock.seek(0); lock.truncate(); lock.write(f"{os.getpid()}\n"); lock.flush()
+        if kind is not None: _take_ownership(out, kind, config, differs, adopt, flag)
+        yield out
 
 # %% ../nbs/00_core.ipynb #39f9b4a2
 def code_version() -> str:

@@ -1,0 +1,90 @@
+"""Seconds per outer distillation iteration (`Distiller.step`) for the paper's configurations, on random data of the
+right shapes: CIFAR-10 quantum LeNet and LeNet (100 images, 30 unrolled steps), MNIST quantum LeNet and LeNet (10
+images, 3 steps), real batch 1024. Each configuration is timed in one process with interleaved repeats after a
+warm-up; the quantum/classical ratio is per data set. `--jobs 2` runs two copies at once, one thread each (two runs
+sharing two cores, as the paper runner does), and prints each copy's figures.
+
+Usage: python bench/step.py [--repeats 7] [--threads 1] [--jobs 1] [--device cpu] [--only cifar10-qlenet ...]"""
+import argparse, json, os, statistics, subprocess, sys, time, warnings
+
+warnings.filterwarnings("ignore", message=".*non-trainable.*")
+
+CONFIGS = {  # name -> (data set shape (channels, side), recipe, model options)
+    "cifar10-qlenet": ((3, 32), "cifar10", dict(model="qlenet", hermitian="trainable")),
+    "cifar10-lenet": ((3, 32), "cifar10", dict(model="lenet")),
+    "mnist-qlenet": ((1, 28), "mnist", dict(model="qlenet", hermitian="trainable")),
+    "mnist-lenet": ((1, 28), "mnist", dict(model="lenet")),
+}
+
+
+def random_dataset(channels, side, n=2048, seed=0):
+    "A random 10-class data set of `n` images with CIFAR-like normalisation (so colour batches are augmented)."
+    import torch
+    from qdd.data import DataSet
+    g = torch.Generator().manual_seed(seed)
+    x, y = torch.randn(n, channels, side, side, generator=g), torch.arange(n) % 10
+    return DataSet(f"random{channels}x{side}", x, y, x[:256].clone(), y[:256].clone(), (0.5,) * channels, (0.25,) * channels,
+                   [f"c{i}" for i in range(10)])
+
+
+def distiller(name, device):
+    from qdd.distill import Distiller, recipe
+    (channels, side), preset, opts = CONFIGS[name]
+    cfg = recipe(f"random{channels}x{side}", preset=preset, epochs=400, eval_every=0, **opts)
+    return Distiller(cfg, random_dataset(channels, side), device=device)
+
+
+def time_steps(names, repeats, device):
+    "Median seconds per `step` of each configuration, interleaved after two warm-up steps each."
+    import torch
+    runs = {n: distiller(n, device) for n in names}
+    sync = torch.cuda.synchronize if str(device).startswith("cuda") else (lambda: None)
+    for d in runs.values(): d.step(); d.step()
+    times = {n: [] for n in names}
+    for _ in range(repeats):
+        for n, d in runs.items():
+            sync(); t = time.perf_counter(); d.step(); sync(); times[n].append(time.perf_counter() - t)
+    return {n: dict(median=statistics.median(v), min=min(v), max=max(v)) for n, v in times.items()}
+
+
+def report(figures, header):
+    print(header)
+    for n, f in figures.items():
+        print(f"  {n:16s} {f['median'] * 1e3:8.1f} ms per iteration   (min {f['min'] * 1e3:.1f}, max {f['max'] * 1e3:.1f})")
+    for ds in ("cifar10", "mnist"):
+        q, c = figures.get(f"{ds}-qlenet"), figures.get(f"{ds}-lenet")
+        if q and c: print(f"  {ds}: quantum LeNet / LeNet = {q['median'] / c['median']:.2f}x")
+
+
+def main(repeats=7, threads=1, jobs=1, device="cpu", only=None, json_out=False):
+    names = [n for n in CONFIGS if not only or n in only]
+    if jobs > 1: return parallel(names, repeats, threads, jobs, device)
+    from qdd.core import configure_threads
+    policy = configure_threads(threads, device)
+    figures = time_steps(names, repeats, device)
+    if json_out: print(json.dumps(figures)); return
+    import torch
+    report(figures, f"Distiller.step, median of {repeats} after warm-up; device {device}, torch {torch.__version__}, "
+                    f"{policy['threads']} thread(s), malloc tuned: {policy['malloc_tuned']}, load average "
+                    f"{os.getloadavg()[0]:.2f}")
+
+
+def parallel(names, repeats, threads, jobs, device):
+    "Run `jobs` copies of this benchmark at once and print each copy's figures."
+    cmd = [sys.executable, __file__, "--repeats", str(repeats), "--threads", str(threads), "--device", device, "--json",
+           "--only", *names]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(jobs)]
+    outs = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    for k, figures in enumerate(outs):
+        report(figures, f"copy {k + 1} of {jobs} running at once, {threads} thread(s) each, device {device}:")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--only", nargs="+")
+    ap.add_argument("--json", dest="json_out", action="store_true", help=argparse.SUPPRESS)
+    main(**vars(ap.parse_args()))
