@@ -18,11 +18,12 @@ from .data import DataSet, augment, canonical_name, epoch_batches, load_dataset,
 from .models import MODELS, count_executions, functional_forward, init_weights, make_model, trainable_params
 
 # %% auto #0
-__all__ = ['HERMITIAN_MODES', 'INIT_MODES', 'PRESETS', 'EXTENSIBLE', 'FIELD_DEFAULTS', 'DistillConfig', 'preset_for', 'recipe',
-           'validate', 'model_kwargs', 'stream', 'softplus_inverse', 'init_synthetic', 'unroll', 'fresh_params',
-           'accuracy', 'DistilledSetError', 'DistilledSet', 'build_model', 'save_distilled', 'load_distilled',
-           'DivergenceError', 'config_diff', 'load_matching', 'load_checkpoint', 'prepare_data', 'Distiller', 'step',
-           'heldout_seed', 'evaluate_now', 'run', 'result', 'distill', 'show_distilled', 'plot_lrs']
+__all__ = ['HERMITIAN_MODES', 'INIT_MODES', 'PRESETS', 'CLI_FLAGS', 'DISTILLED_FORMAT', 'EXTENSIBLE', 'FIELD_DEFAULTS',
+           'CHECKPOINT_KEYS', 'DistillConfig', 'preset_for', 'recipe', 'flag_of', 'validate', 'model_kwargs', 'stream',
+           'softplus_inverse', 'init_synthetic', 'unroll', 'fresh_params', 'accuracy', 'DistilledSetError',
+           'DistilledSet', 'build_model', 'save_distilled', 'load_distilled', 'DivergenceError', 'config_diff',
+           'describe_diff', 'load_matching', 'load_checkpoint', 'prepare_data', 'Distiller', 'step', 'heldout_seed',
+           'evaluate_now', 'run', 'result', 'distill', 'show_distilled', 'plot_lrs']
 
 # %% ../nbs/04_distill.ipynb #7bc533f2
 HERMITIAN_MODES = ("trainable", "fixed", "pauliz")
@@ -75,27 +76,36 @@ def recipe(dataset: str, preset: str|None = None, **overrides) -> DistillConfig:
     return validate(DistillConfig(dataset=dataset, **{**PRESETS[name], **overrides}))
 
 # %% ../nbs/04_distill.ipynb #e78e9e3b
+CLI_FLAGS = ("dataset", "model", "hermitian", "init", "steps", "passes", "ipc", "distill_lr", "lr", "epochs", "batch_size",
+             "train_subset", "seed", "eval_every", "checkpoint_every", "n_qubits", "n_layers")  # fields `qdd` sets by flag
+
+def flag_of(name: str) -> str:
+    "How a user sets config field `name`: its `qdd` flag (`--distill-lr`), else the field itself."
+    if name == "train_pqc": return "--frozen-pqc"
+    return f"--{name.replace('_', '-')}" if name in CLI_FLAGS else f"{name} (a DistillConfig field)"
+
 def _positive(cfg, *names, strict=True):
     for n in names:
         v = getattr(cfg, n)
-        if v is not None and (v <= 0 if strict else v < 0):
-            raise ConfigError(f"{n} must be {'> 0' if strict else '>= 0'}, got {v}")
+        if v is None: continue
+        if isinstance(v, float) and not math.isfinite(v): raise ConfigError(f"{flag_of(n)} must be a finite number, got {v}")
+        if v <= 0 if strict else v < 0: raise ConfigError(f"{flag_of(n)} must be {'> 0' if strict else '>= 0'}, got {v}")
 
 def validate(cfg: DistillConfig) -> DistillConfig:
-    "Check every field of `cfg`; raise `ConfigError` naming the first bad one."
+    "Check every field of `cfg`; raise `ConfigError` naming the first bad one by its flag."
     if cfg.model not in MODELS: raise ConfigError(f"unknown model {cfg.model!r}: choose one of {', '.join(MODELS)}")
-    if cfg.init not in INIT_MODES: raise ConfigError(f"init must be one of {', '.join(INIT_MODES)}, got {cfg.init!r}")
+    if cfg.init not in INIT_MODES: raise ConfigError(f"--init must be one of {', '.join(INIT_MODES)}, got {cfg.init!r}")
     if cfg.hermitian is not None and cfg.model != "qlenet":
-        raise ConfigError(f"hermitian is for qlenet only, not {cfg.model!r}: drop --hermitian or use --model qlenet")
+        raise ConfigError(f"--hermitian is for qlenet only, not {cfg.model!r}: drop --hermitian or use --model qlenet")
     if cfg.hermitian is not None and cfg.hermitian not in HERMITIAN_MODES:
-        raise ConfigError(f"hermitian must be one of {', '.join(HERMITIAN_MODES)}, got {cfg.hermitian!r}")
-    if cfg.ipc < 1: raise ConfigError(f"ipc (images per class) must be >= 1, got {cfg.ipc}")
+        raise ConfigError(f"--hermitian must be one of {', '.join(HERMITIAN_MODES)}, got {cfg.hermitian!r}")
+    if cfg.ipc < 1: raise ConfigError(f"--ipc (images per class) must be >= 1, got {cfg.ipc}")
     if (cfg.n_qubits or cfg.n_layers) and cfg.model != "qlenet":
-        raise ConfigError(f"n_qubits and n_layers are for qlenet only, not {cfg.model!r}: drop them or use model='qlenet'")
+        raise ConfigError(f"--n-qubits and --n-layers are for qlenet only, not {cfg.model!r}: drop them or use --model qlenet")
     _positive(cfg, "n_qubits", "n_layers")
     _positive(cfg, "steps", "passes", "distill_lr", "lr", "epochs", "decay_epochs", "batch_size", "train_subset", "checkpoint_every", "eval_inits")
     _positive(cfg, "eval_every", strict=False)
-    if not 0 < cfg.decay_factor <= 1: raise ConfigError(f"decay_factor must be in (0, 1], got {cfg.decay_factor}")
+    if not 0 < cfg.decay_factor <= 1: raise ConfigError(f"{flag_of('decay_factor')} must be in (0, 1], got {cfg.decay_factor}")
     return cfg
 
 def model_kwargs(cfg: DistillConfig) -> dict:
@@ -103,6 +113,7 @@ def model_kwargs(cfg: DistillConfig) -> dict:
     if cfg.model != "qlenet": return {}
     circuit = {k: v for k, v in (("n_qubits", cfg.n_qubits), ("n_layers", cfg.n_layers)) if v is not None}
     return dict(hermitian=cfg.hermitian or "trainable", train_pqc=cfg.train_pqc, **circuit)
+
 
 # %% ../nbs/04_distill.ipynb #1e8651b7
 def stream(seed: int, purpose: str, index: int = 0) -> torch.Generator:
@@ -196,29 +207,44 @@ def build_model(dset: DistilledSet, seed: int|None = None, torch_device=None, **
     return model.to(torch_device or "cpu")
 
 # %% ../nbs/04_distill.ipynb #57a515f5
+from .core import FileFormatError, load_file  # the safe reader (weights_only); here, not above, to keep this cell's edit self-contained
+
+DISTILLED_FORMAT = "qdd.distilled/1"
+
 def save_distilled(dset: DistilledSet, path: str|Path):
-    "Write `dset` to `path` (one torch file) atomically."
-    save_torch({"format": "qdd.distilled/1", **asdict(dset)}, path)
+    "Write `dset` to `path` (one torch file of plain tensors and metadata) atomically."
+    save_torch({"format": DISTILLED_FORMAT, **asdict(dset)}, path)
+
+def _check_shapes(d: DistilledSet) -> str:
+    "Why the tensors of `d` cannot be a distilled set, or ''."
+    if not all(isinstance(t, Tensor) for t in (d.images, d.labels, d.lrs)): return "images, labels and lrs must be tensors"
+    if d.images.ndim != 5 or d.labels.shape != d.images.shape[:2]: return f"images {tuple(d.images.shape)} and labels {tuple(d.labels.shape)} do not match"
+    if d.lrs.ndim != 1 or len(d.lrs) % len(d.images): return f"{len(d.lrs)} lrs for {len(d.images)} steps"
+    return ""
 
 def load_distilled(path: str|Path, model: str|None = None, dataset: str|None = None) -> DistilledSet:
-    "Read a distilled set; raise `DistilledSetError` if it was made for another `model` or `dataset`."
+    "Read a distilled set safely (`weights_only=True`); raise `DistilledSetError` if it was made for another `model` or `dataset`."
     path = Path(path)
     if path.is_dir(): path = path/"distilled.pt"
     if not path.exists(): raise DistilledSetError(f"no distilled set at {path}: run `qdd distill ... --out {path.parent}` first")
-    raw = torch.load(path, weights_only=False, map_location="cpu")
-    if raw.pop("format", None) != "qdd.distilled/1": raise DistilledSetError(f"{path} is not a qdd distilled set")
-    dset = DistilledSet(**raw)
+    fix = f"recreate it with `qdd distill ... --out {path.parent}`, and open only distilled sets from sources you trust"
+    raw = load_file(path, "distilled set", fix, keys=("format",))
+    if raw.pop("format") != DISTILLED_FORMAT: raise FileFormatError(f"{path} is not a qdd distilled set ({DISTILLED_FORMAT}): {fix}")
+    try: dset = DistilledSet(**raw)
+    except TypeError as e: raise FileFormatError(f"{path} is not a qdd distilled set ({e}): {fix}") from None
+    if why := _check_shapes(dset): raise FileFormatError(f"{path} is a damaged distilled set ({why}): {fix}")
     for what, want, have in (("model", model, dset.model), ("data set", dataset and canonical_name(dataset), dset.dataset)):
         if want is not None and want != have:
             raise DistilledSetError(f"{path} was distilled for {what} {have!r}, not {want!r}: distill a set for {want!r}")
     return dset
+
 
 # %% ../nbs/04_distill.ipynb #34b3039e
 class DivergenceError(QddError):
     "The distillation loss or gradients became NaN/inf; the last good state is kept in the checkpoint."
 
 def _checkpoint_state(d) -> dict:
-    "Everything needed to continue the run of Distiller `d`."
+    "Everything needed to continue the run of Distiller `d` (plain tensors and containers: loads with weights_only)."
     return dict(images=d.images.detach().cpu().clone(), raw_lrs=d.raw_lrs.detach().cpu().clone(), opt=d.opt.state_dict(),
                 iteration=d.iteration, history=d.history, executions=d.executions, seconds=d.seconds, config=asdict(d.cfg))
 
@@ -230,21 +256,28 @@ def config_diff(saved: dict, cfg: DistillConfig, ignore=()) -> dict:
     saved = {**FIELD_DEFAULTS, **saved}  # written before a field existed: the run used its default
     return {k: (saved[k], v) for k, v in asdict(cfg).items() if saved[k] != v and k not in ignore}
 
+def describe_diff(diff: dict) -> str:
+    "A `config_diff` in the user's terms: each flag with its saved and requested value."
+    return "; ".join(f"{flag_of(k)} {old!r} there, {new!r} now" for k, (old, new) in diff.items())
+
 def load_matching(path: str|Path|None, cfg: DistillConfig) -> dict|None:
     "The JSON record at `path` if it exists and its `config` matches `cfg` (see `config_diff`); else None."
     if path is None or not Path(path).exists(): return None
-    saved = json.loads(Path(path).read_text())
+    saved = load_file(path, "result record", f"delete {path} to recompute it", keys=("config",))
     return None if config_diff(saved["config"], cfg) else saved
 
+CHECKPOINT_KEYS = ("images", "raw_lrs", "opt", "iteration", "history", "executions", "seconds", "config")
+
 def load_checkpoint(path: Path, cfg: DistillConfig):
-    "The checkpoint at `path` if it exists, after checking it was made with `cfg` (up to the `EXTENSIBLE` fields)."
+    "The checkpoint at `path` if it exists (read safely), after checking it was made with `cfg` (up to the `EXTENSIBLE` fields)."
     if not path.exists(): return None
-    state = torch.load(path, weights_only=False, map_location="cpu")
-    diff = config_diff(state["config"], cfg, EXTENSIBLE)
-    if diff:
-        raise ConfigError(f"{path} was written by a run with another configuration {diff} (saved, requested): "
+    fix = f"delete {path} to start the run over, or pass another --out"
+    state = load_file(path, "checkpoint", fix, keys=CHECKPOINT_KEYS)
+    if diff := config_diff(state["config"], cfg, EXTENSIBLE):
+        raise ConfigError(f"{path} was written by a run with another configuration ({describe_diff(diff)}): "
                           "use another output folder or delete the checkpoint to start over")
     return state
+
 
 # %% ../nbs/04_distill.ipynb #c7c16c02
 def prepare_data(cfg: DistillConfig, ds: DataSet|None = None) -> DataSet:

@@ -78,7 +78,7 @@ def test_baselines_random_and_full(folder, tmp_path):
     assert f["kind"] == "full" and len(f["curve"]) == 1 and {"test_acc", "seconds", "config"} <= set(f)
 
 
-@pytest.mark.parametrize("flags, message", [(["--ipc", "0"], "ipc"), (["--distill-lr", "-0.5"], "distill_lr"),
+@pytest.mark.parametrize("flags, message", [(["--ipc", "0"], "ipc"), (["--distill-lr", "-0.5"], "--distill-lr must be > 0"),
                                             (["--hermitian", "fixed"], "for qlenet only")])
 def test_bad_values_exit_2_before_any_work(folder, tmp_path, capsys, flags, message):
     out = tmp_path / "never"
