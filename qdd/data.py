@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #5b23894f
 from __future__ import annotations
-import hashlib, time, warnings
+import hashlib, os, struct, time, warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,21 +65,36 @@ def denormalize(x: Tensor, mean, std) -> Tensor:
 # %% ../nbs/01_data.ipynb #8e4f99b5
 _IDX_FILES = {"train-images-idx3-ubyte": 47_040_016, "train-labels-idx1-ubyte": 60_008,
               "t10k-images-idx3-ubyte": 7_840_016, "t10k-labels-idx1-ubyte": 10_008}
+_IDX_MD5 = {"MNIST": {"train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb", "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+                      "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea", "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637"}}
 
 def _missing_message(what, folder, files, root):
     return (f"{what} not found: expected {', '.join(files)} in {folder}. Put the files there, point $QDD_DATA "
             f"(now {root}) at the folder that holds them, or pass download=True to fetch them.")
 
+def _idx_header(path: Path) -> tuple:
+    "The (magic, count, ...) header an IDX file of the MNIST layout must have, and the one it has."
+    images, n = "images" in path.name, 60000 if path.name.startswith("train") else 10000
+    want = (2051, n, 28, 28) if images else (2049, n)
+    with open(path, "rb") as f: return want, struct.unpack(f">{len(want)}i", f.read(4 * len(want)))
+
+def _md5(path: Path) -> str: return hashlib.md5(path.read_bytes()).hexdigest()
+
 def _check_idx(cls_name, root: Path, download: bool):
-    "Check the four IDX files of an MNIST-format set; return the files' folder."
+    "Check the four IDX files of an MNIST-format set (size, header, md5 where known); return the files' folder."
     folder = root/cls_name/"raw"
     missing = [n for n in _IDX_FILES if not (folder/n).exists()]
     if missing and not download: raise DataError(_missing_message(cls_name, folder, missing, root))
+    restore = "Delete it and restore the original file (or pass download=True)."
     for n, size in _IDX_FILES.items():
-        if (folder/n).exists() and (folder/n).stat().st_size != size:
-            raise DataError(f"{folder/n} is corrupt: {(folder/n).stat().st_size} bytes, expected {size}. "
-                            f"Delete it and restore the original file (or pass download=True).")
+        if not (f := folder/n).exists(): continue
+        if f.stat().st_size != size: raise DataError(f"{f} is corrupt: {f.stat().st_size} bytes, expected {size}. {restore}")
+        want, got = _idx_header(f)
+        if got != want: raise DataError(f"{f} is corrupt: IDX header {got}, expected {want}. {restore}")
+        if (want := _IDX_MD5.get(cls_name, {}).get(n)) and (got := _md5(f)) != want:
+            raise DataError(f"{f} is corrupt: its md5 is {got}, the canonical file's is {want} (see the data README). {restore}")
     return folder
+
 
 # %% ../nbs/01_data.ipynb #14f9a60f
 def _read_tv(cls, root: Path, download: bool, **kw):
@@ -92,10 +107,17 @@ def _read_tv(cls, root: Path, download: bool, **kw):
     out = [t for d in splits for t in (as_nchw(d), torch.as_tensor(d.targets, dtype=torch.long))]
     return (*out, list(splits[0].classes))
 
+def _check_labels(labels: Tensor, n_classes: int, where):
+    if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+        raise DataError(f"labels in {where} are out of range ({labels.min().item()}..{labels.max().item()}, expected "
+                        f"0..{n_classes - 1}): the file is corrupt; restore the original")
+
 def _read_idx_set(cls):
     def read(root: Path, download: bool):
-        _check_idx(cls, root, download)
-        return _read_tv(cls, root, download)
+        folder = _check_idx(cls, root, download)
+        trx, try_, tex, tey, classes = _read_tv(cls, root, download)
+        _check_labels(try_, len(classes), folder/"train-labels-idx1-ubyte"); _check_labels(tey, len(classes), folder/"t10k-labels-idx1-ubyte")
+        return trx, try_, tex, tey, classes
     return read
 
 def _read_cifar10(root: Path, download: bool):
@@ -115,14 +137,20 @@ def _decode(path) -> Tensor:
         with Image.open(path) as im: return torch.from_numpy(np.asarray(im.convert("RGB")).copy()).permute(2, 0, 1)
     except (OSError, UnidentifiedImageError) as e: raise DataError(f"cannot decode {path}: {e}. Remove or replace the file.") from e
 
-def _read_folder_split(folder: Path, workers: int = 4):
+def _samples(folder: Path) -> list:
+    "(path, class index) of every image under `folder`/<class>/, by torchvision's ImageFolder rules (empty classes allowed)."
     from torchvision.datasets import ImageFolder
+    return ImageFolder(str(folder), loader=lambda p: p, allow_empty=True).samples
+
+def _read_folder_split(folder: Path, workers: int = 4):
     if not folder.is_dir(): raise DataError(f"image folder split not found: expected {folder}/<class>/<image>.")
-    items = ImageFolder(str(folder), loader=lambda p: p).samples
+    classes, items = sorted(d.name for d in folder.iterdir() if d.is_dir()), _samples(folder)
+    if empty := sorted(set(classes) - {classes[c] for _, c in items}):
+        raise DataError(f"class folder(s) {', '.join(empty)} in {folder} hold no images: add images or remove the folder "
+                        "(from train and test alike).")
     with ThreadPoolExecutor(workers) as pool: images = list(pool.map(_decode, (p for p, _ in items)))
     shapes = {tuple(im.shape) for im in images}
     if len(shapes) != 1: raise DataError(f"images in {folder} differ in size {sorted(shapes)[:3]}: resize them to one size.")
-    classes = sorted(d.name for d in folder.iterdir() if d.is_dir())
     return torch.stack(images), torch.tensor([c for _, c in items], dtype=torch.long), classes
 
 def _read_image_folder(path: Path):
@@ -165,11 +193,13 @@ def channel_stats(x: Tensor # uint8 images (N, C, H, W)
 
 # %% ../nbs/01_data.ipynb #c8138602
 def _fingerprint(name: str, paths) -> str:
-    "Hash of `name` and the (path, size, mtime) of each entry directly under `paths` (files, or class folders)."
+    "Hash of `name` and the (path, size, mtime, ctime) of every file under `paths`, at any depth."
     h = hashlib.sha256(name.encode())
     for p in map(Path, paths):
-        for f in sorted(p.glob("*")) if p.is_dir() else []:
-            st = f.stat(); h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
+        for top, dirs, files in sorted(os.walk(p)) if p.is_dir() else []:
+            dirs.sort()
+            for f in sorted(files):
+                st = os.stat(os.path.join(top, f)); h.update(f"{top}/{f}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}".encode())
     return h.hexdigest()[:16]
 
 def _cache_file(name: str, paths) -> Path:
@@ -181,6 +211,7 @@ def _load_cache(path: Path):
     except Exception as e:
         warnings.warn(f"cache file {path} is unreadable ({type(e).__name__}: {e}); rebuilding it from the source files")
         return None
+
 
 # %% ../nbs/01_data.ipynb #1494654b
 def load_dataset(name: str, # "mnist", "fashion_mnist", "cifar10" or "imagefolder:PATH"
