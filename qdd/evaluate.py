@@ -14,11 +14,11 @@ from tqdm.auto import tqdm
 
 from .core import ConfigError, default_device
 from .data import DataSet, augment, epoch_batches, load_dataset, sample_per_class
-from .distill import (DistilledSet, accuracy, build_model, fresh_params, heldout_seed, stream, unroll)
+from .distill import (DistilledSet, DistilledSetError, accuracy, build_model, fresh_params, heldout_seed, stream, unroll)
 from .models import count_executions, make_model
 
 # %% auto #0
-__all__ = ['LR_GRID', 'replay', 'evaluate_distilled', 'random_real_set', 'random_real_baseline', 'train_full']
+__all__ = ['LR_GRID', 'replay', 'check_matches', 'evaluate_distilled', 'random_real_set', 'random_real_baseline', 'train_full']
 
 # %% ../nbs/05_evaluate.ipynb #65767782
 def replay(dset: DistilledSet, model) -> dict:
@@ -27,21 +27,44 @@ def replay(dset: DistilledSet, model) -> dict:
     return unroll(model, fresh_params(model), images, labels, dset.lrs.to(images.device), create_graph=False)
 
 def _test_split(ds: DataSet, max_test: int|None, device):
+    if max_test is not None and max_test < 1: raise ConfigError(f"--max-test must be >= 1 test images, got {max_test}")
     n = len(ds.test_x) if max_test is None else min(max_test, len(ds.test_x))
     return ds.test_x[:n].to(device), ds.test_y[:n].to(device)
 
 # %% ../nbs/05_evaluate.ipynb #44a527b8
 def _inits(dset: DistilledSet, n_inits: int):
     "Seeds to evaluate on: None (the fixed w0) or `n_inits` held-out seeds."
+    if n_inits < 1: raise ConfigError(f"--n-inits must be >= 1 held-out init, got {n_inits}")
     if dset.init == "fixed": return [None]
     return [heldout_seed(dset.init_seed, k) for k in range(n_inits)]
 
 def _quantum_overrides(dset: DistilledSet, backend: str, shots: int|None) -> dict:
     "make_model keywords selecting the PQC backend."
+    if shots is not None and (backend == "torch" or shots < 1):
+        raise ConfigError(f"--shots {shots} needs a PennyLane device and shots >= 1: pass --backend pennylane:default.qubit "
+                          "with it, or drop --shots (the torch engine computes exact expectations)")
     if backend == "torch": return {}
-    if dset.model != "qlenet": raise ConfigError(f"backend {backend!r} applies to the quantum model only, not {dset.model!r}")
-    if not backend.startswith("pennylane:"): raise ConfigError(f"backend must be 'torch' or 'pennylane:DEVICE', got {backend!r}")
+    if dset.model != "qlenet": raise ConfigError(f"--backend {backend} applies to the quantum model only, not {dset.model!r}")
+    if not backend.startswith("pennylane:"): raise ConfigError(f"--backend must be 'torch' or 'pennylane:DEVICE', got {backend!r}")
     return dict(backend="pennylane", device=backend.split(":", 1)[1], shots=shots)
+
+def check_matches(dset: DistilledSet, ds: DataSet):
+    "Raise `DistilledSetError` unless `ds` has the image shape, classes and normalisation `dset` was distilled with."
+    norm, problems = dset.normalization, []
+    if tuple(ds.train_x.shape[1:]) != tuple(dset.images.shape[2:]): problems.append(f"images {tuple(ds.train_x.shape[1:])}, not {tuple(dset.images.shape[2:])}")
+    if list(ds.classes) != list(dset.classes): problems.append(f"classes {list(ds.classes)[:4]}..., not {list(dset.classes)[:4]}...")
+    if not all(math.isclose(a, b, abs_tol=1e-4) for a, b in zip([*ds.mean, *ds.std], [*norm["mean"], *norm["std"]])):
+        problems.append(f"normalisation mean {list(ds.mean)} std {list(ds.std)}, not mean {norm['mean']} std {norm['std']}")
+    if problems: raise DistilledSetError(f"data set {ds.name} is not the one this set was distilled on ({dset.dataset}): "
+                                         f"{'; '.join(problems)}. Evaluate it on its own data set, or distil a set for {ds.name}.")
+
+def _accuracy(model, params, x, y, bar, chunk: int) -> float:
+    "`accuracy` in chunks of `chunk` images, advancing the progress `bar` (a PennyLane device can take minutes)."
+    correct = 0
+    for i in range(0, len(x), chunk):
+        correct += round(accuracy(model, params, x[i:i + chunk], y[i:i + chunk]) * len(x[i:i + chunk]) / 100)
+        bar.update(len(x[i:i + chunk]))
+    return 100.0 * correct / max(len(x), 1)
 
 def evaluate_distilled(dset: DistilledSet, # the set to replay
                        ds: DataSet|None = None, # its data set (default: load dset.dataset)
@@ -51,17 +74,21 @@ def evaluate_distilled(dset: DistilledSet, # the set to replay
                        max_test: int|None = None, # evaluate on the first max_test test images only
                        device=None, progress: bool = False) -> dict:
     "Test accuracy before and after replaying `dset`, with circuit executions, as a metrics dict."
+    seeds, overrides = _inits(dset, n_inits), _quantum_overrides(dset, backend, shots)  # bad options fail before any work
     ds = ds if ds is not None else load_dataset(dset.dataset)
+    check_matches(dset, ds)
     device = torch.device(device or default_device()) if backend == "torch" else torch.device("cpu")
     x, y = _test_split(ds, max_test, device)
-    overrides, accs, accs_init, t0 = _quantum_overrides(dset, backend, shots), [], [], time.perf_counter()
-    for seed in tqdm(_inits(dset, n_inits), disable=not progress, desc="replay"):
-        model = build_model(dset, seed=seed, torch_device=device, **overrides)
-        accs_init.append(accuracy(model, None, x, y))
-        before = count_executions(model)
-        params = replay(dset, model)
-        replay_exec = count_executions(model) - before
-        accs.append(accuracy(model, params, x, y))
+    accs, accs_init, t0 = [], [], time.perf_counter()
+    chunk = 2000 if backend == "torch" else 100  # torch: accuracy's own batch, so results do not change
+    with tqdm(total=2 * len(seeds) * len(x), disable=not progress, desc=f"evaluate ({backend})", unit="img") as bar:
+        for seed in seeds:
+            model = build_model(dset, seed=seed, torch_device=device, **overrides)
+            accs_init.append(_accuracy(model, None, x, y, bar, chunk))
+            before = count_executions(model)
+            params = replay(dset, model)
+            replay_exec = count_executions(model) - before
+            accs.append(_accuracy(model, params, x, y, bar, chunk))
     return _summary(accs, accs_init, replay_exec, time.perf_counter() - t0, dset.init, len(x))
 
 def _summary(accs, accs_init, replay_exec, seconds, init, n_test) -> dict:
@@ -69,6 +96,7 @@ def _summary(accs, accs_init, replay_exec, seconds, init, n_test) -> dict:
                replay_circuit_executions=replay_exec, eval_seconds=seconds)
     if len(accs) > 1: out.update(test_acc_std=statistics.stdev(accs), test_acc_all=accs, n_inits=len(accs))
     return out
+
 
 # %% ../nbs/05_evaluate.ipynb #8f087c6e
 LR_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
