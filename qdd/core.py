@@ -172,13 +172,14 @@ def _take_ownership(out: Path, kind: str, config, differs, adopt, flag: str):
     "Check that `out` holds no other run's results, then record this run as its owner in run.json."
     record = out/"run.json"
     fix = f"pass another {flag}, or delete the folder to start over"
-    if record.exists():
+    taken = [n for n in RESULT_FILES if (out/n).exists()]
+    if record.exists() and taken:  # a record without results (a run that failed early) protects nothing
         saved = load_file(record, "run record", f"delete {record} if nothing in {out} is needed, or {fix}", keys=("kind", "config"))
         if saved["kind"] != kind:
             raise RunFolderError(f"{out} holds the results of a `{saved['kind']}` run; this `{kind}` run would overwrite them: {fix}")
         why = differs(saved["config"]) if differs else ("" if saved["config"] == json.loads(json.dumps(config, default=str)) else "another configuration")
         if why: raise RunFolderError(f"{out} holds a `{kind}` run with {why}: {fix}")
-    elif (taken := [n for n in RESULT_FILES if (out/n).exists()]) and not (adopt and adopt(out)):
+    elif taken and not record.exists() and not (adopt and adopt(out)):
         raise RunFolderError(f"{out} already holds {', '.join(taken)} that no `{kind}` run with this configuration recorded: {fix}")
     save_json({"kind": kind, "config": config, "pid": os.getpid(), "claimed": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, record)
 
