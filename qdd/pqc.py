@@ -381,17 +381,26 @@ def hermitians(self: PQC) -> Tensor:
 def forward(self: PQC, z: Tensor # (B, 2**n_qubits) or (2**n_qubits,) real features
                ) -> Tensor:
     "(B, n_qubits) expectation values <H_i> (real; float64 for complex128)."
+    self.check_features(z)
+    return self.run(z, self.weights, self.herm_real, self.herm_imag)
+
+@patch
+def check_features(self: PQC, z: Tensor):
+    "ConfigError unless `z` has the (batch, 2**n_qubits) shape this circuit embeds."
     if z.dim() not in (1, 2) or z.shape[-1] != 2**self.n_qubits:
         raise ConfigError(f"PQC with {self.n_qubits} qubits takes (batch, {2**self.n_qubits}) features, got shape "
                           f"{tuple(z.shape)}; make the layer before it output {2**self.n_qubits} features")
-    batch = z.reshape(-1, z.shape[-1])
-    self.executions += batch.shape[0]
-    out = self._torch_forward(batch) if self.backend == "torch" else self._pennylane_forward(batch)
-    return out.reshape(*z.shape[:-1], self.n_qubits)
 
 @patch
-def _torch_forward(self: PQC, z):
-    return torch_expvals(z, self.weights, self.herm_real, self.herm_imag, self.dtype)
+def run(self: PQC, z: Tensor, # (B, 2**n_qubits) or (2**n_qubits,) real features
+        weights: Tensor, herm_real: Tensor, herm_imag: Tensor # angles and parts of A to use in place of the layer's own
+       ) -> Tensor:
+    "`forward` with explicit tensors: the functional forward of the models calls this, with no module swapping."
+    batch = z.reshape(-1, z.shape[-1])
+    self.executions += batch.shape[0]
+    if self.backend == "torch": out = torch_expvals(batch, weights, herm_real, herm_imag, self.dtype)
+    else: out = self._pennylane_forward(batch, weights, herm_real, herm_imag)
+    return out.reshape(*z.shape[:-1], self.n_qubits)
 
 @patch
 def extra_repr(self: PQC) -> str:
@@ -410,13 +419,13 @@ def _qnode(self: PQC, measure: str):
     return self._qnodes[measure]
 
 @patch
-def _pennylane_forward(self: PQC, z):
-    z, w = z.to(torch.float64), self.weights.to(torch.float64)
-    if torch.is_grad_enabled() and self.herm_real.requires_grad:  # trained Hermitians: measure Bloch vectors
+def _pennylane_forward(self: PQC, z, weights, herm_real, herm_imag):
+    z, w = z.to(torch.float64), weights.to(torch.float64)
+    if torch.is_grad_enabled() and herm_real.requires_grad:  # trained Hermitians: measure Bloch vectors
         bloch = torch.stack(self._qnode("pauli")(z, w), -1).reshape(len(z), self.n_qubits, 3)
-        coef = pauli_coefficients_of_a(self.herm_real.double(), self.herm_imag.double())
+        coef = pauli_coefficients_of_a(herm_real.double(), herm_imag.double())
         out = coef[:, 0] + (bloch * coef[:, 1:]).sum(-1)
-    else: out = torch.stack(self._qnode("hermitian")(z, w, hermitian_from(self.herm_real.double(), self.herm_imag.double()).detach()), -1)
+    else: out = torch.stack(self._qnode("hermitian")(z, w, hermitian_from(herm_real.double(), herm_imag.double()).detach()), -1)
     return FirstOrderOnly.apply(out.reshape(len(z), self.n_qubits).to(_real_dtype(self.dtype)))
 
 @patch
