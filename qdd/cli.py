@@ -4,19 +4,23 @@
 
 # %% ../nbs/08_cli.ipynb #0f2be825
 from __future__ import annotations
-import argparse, shlex, sys, time
+import argparse, dataclasses, math, shlex, signal, sys, time
 from dataclasses import asdict, fields
 from pathlib import Path
 
-from .core import QddError, ConfigError, code_version, save_json
-from .data import load_dataset
-from .distill import DistillConfig, Distiller, PRESETS, distill, load_distilled, model_kwargs, preset_for, recipe, save_distilled
+from tqdm.auto import tqdm
+
+from .core import QddError, ConfigError, claim_run_folder, code_version, configure_threads, load_file, save_json
+from .data import canonical_name, load_dataset
+from .distill import (DistillConfig, Distiller, EXTENSIBLE, FIELD_DEFAULTS, PRESETS, flag_of, load_distilled, model_kwargs,
+                         prepare_data, recipe, save_distilled)
 from .evaluate import evaluate_distilled, random_real_baseline, train_full
 from .models import MODELS, make_model
 
 # %% auto #0
-__all__ = ['COMMANDS', 'versions', 'command_line', 'parser', 'config_from_args', 'cmd_distill', 'cmd_evaluate', 'cmd_baseline',
-           'main']
+__all__ = ['COUNT', 'EVERY', 'RATE', 'SHOWN', 'EXAMPLES', 'NOT_FOR', 'COMMANDS', 'versions', 'command_line', 'parser',
+           'config_from_args', 'Interrupted', 'run_interruptibly', 'run_warnings', 'cmd_distill', 'cmd_evaluate',
+           'baseline_config', 'cmd_baseline', 'main']
 
 # %% ../nbs/08_cli.ipynb #2fd6c68a
 def versions() -> dict:
@@ -33,111 +37,255 @@ def command_line(argv) -> str:
     return shlex.join(["qdd", *argv])
 
 # %% ../nbs/08_cli.ipynb #0488084e
-def _distill_flags(p: argparse.ArgumentParser, with_init=True):
-    p.add_argument("--dataset", required=True, help="mnist, fashion_mnist, cifar10 or imagefolder:PATH")
+def _checked(kind, ok, what: str):
+    "An argparse type: a `kind` value for which `ok` holds (NaN fails every test), else an error saying `what` is wanted."
+    def parse(text):
+        try: value = kind(text)
+        except ValueError: value = None
+        if value is None or not ok(value): raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
+        return value
+    return parse
+
+COUNT = _checked(int, lambda v: v >= 1, "must be an integer >= 1")
+EVERY = _checked(int, lambda v: v >= 0, "must be an integer >= 0")
+RATE = _checked(float, lambda v: math.isfinite(v) and v > 0, "must be a finite number > 0")
+SHOWN = {"train_subset": "all images", "n_qubits": 6, "n_layers": 3, "hermitian": "trainable", "init": "fixed"}
+
+def _default(name: str) -> str:
+    "Help text for the default of config field `name`: per preset where the presets differ."
+    vals = {p: SHOWN.get(name, PRESETS[p].get(name, FIELD_DEFAULTS[name])) for p in PRESETS}
+    if len({str(v) for v in vals.values()}) == 1: return f"default: {vals['mnist']}"
+    return "default: " + ", ".join(f"{v} ({p} preset)" for p, v in vals.items())
+
+class _Version(argparse.Action):
+    "--version: qdd's version with the git commit of a checkout, computed only when asked."
+    def __init__(self, option_strings, dest, **kw): super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+    def __call__(self, parser, *a): print(f"qdd {code_version()}"); parser.exit()
+
+# %% ../nbs/08_cli.ipynb #02576987
+def _common_flags(p: argparse.ArgumentParser):
+    p.add_argument("--threads", type=COUNT, help="CPU threads for this run (default: $QDD_THREADS, else 1; recorded in metrics.json)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+def _distill_flags(p: argparse.ArgumentParser, baseline: bool = False):
+    "Flags of `DistillConfig`'s fields; `baseline` states the full-training defaults where they differ."
+    p.add_argument("--dataset", required=True, help="mnist, fashion_mnist, cifar10 or imagefolder:PATH (a relative PATH is "
+                   "resolved against the current folder, else $QDD_DATA, and recorded absolute)")
     p.add_argument("--model", required=True, choices=list(MODELS))
-    p.add_argument("--hermitian", choices=["trainable", "fixed", "pauliz"], help="qlenet observables (default trainable)")
+    p.add_argument("--hermitian", choices=["trainable", "fixed", "pauliz"], help=f"qlenet observables ({_default('hermitian')})")
     p.add_argument("--frozen-pqc", action="store_true", help="qlenet: freeze the circuit angles (the original code's defect)")
-    p.add_argument("--preset", choices=list(PRESETS), help="recipe the defaults come from (default: by data set)")
-    if with_init: p.add_argument("--init", choices=["fixed", "random"])
-    for flag, typ, what in (("--steps", int, "distilled batches S"), ("--passes", int, "passes E over them"),
-                            ("--ipc", int, "images per class per step"), ("--epochs", int, "epochs over the real data"),
-                            ("--batch-size", int, "real images per outer iteration"), ("--seed", int, "seed of everything"),
-                            ("--train-subset", int, "use a class-balanced subset of this many real images"),
-                            ("--n-qubits", int, "qlenet: qubits of the circuit (default 6)"),
-                            ("--n-layers", int, "qlenet: entangling layers of the circuit (default 3)")):
-        p.add_argument(flag, type=typ, help=what)
-    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--preset", choices=list(PRESETS), help="recipe the defaults come from (default: mnist for grey images, cifar10 for colour)")
+    p.add_argument("--init", choices=["fixed", "random"], help=f"one fixed w0 or a fresh one every iteration ({_default('init')})")
+    full = " (--kind full: default 5)" if baseline else ""
+    for flag, typ, what in (("--steps", COUNT, "distilled batches S"), ("--passes", COUNT, "passes E over them"),
+                            ("--ipc", COUNT, "images per class per step"), ("--epochs", COUNT, "epochs over the real data"),
+                            ("--batch-size", COUNT, "real images per outer iteration"), ("--seed", int, "seed of everything"),
+                            ("--train-subset", COUNT, "use a class-balanced subset of this many real images"),
+                            ("--n-qubits", COUNT, "qlenet: qubits of the circuit"), ("--n-layers", COUNT, "qlenet: entangling layers")):
+        name = flag[2:].replace("-", "_")
+        extra = {"--epochs": full, "--batch-size": " (--kind full: default 128)" if baseline else ""}.get(flag, "")
+        p.add_argument(flag, type=typ, help=f"{what} ({_default(name)}){extra}")
+    p.add_argument("--out", required=True, type=Path, help="output folder; it belongs to this run (kind and configuration)")
+    _common_flags(p)
+
+# %% ../nbs/08_cli.ipynb #59336fdd
+EXAMPLES = {
+    "distill": """examples:
+  qdd distill --dataset mnist --model lenet --epochs 2 --out runs/first      # about a minute on one CPU core
+  qdd distill --dataset mnist --model qlenet --epochs 20 --out runs/mnist-q   # the quantum LeNet, 20 of the paper's 400 epochs
+  qdd distill --dataset imagefolder:data/cifar10-jpeg --model lenet --epochs 5 --out runs/cifar
+Rerunning a command resumes from OUT/checkpoint.pt (Ctrl-C saves one); a larger --epochs extends a finished run.""",
+    "evaluate": """examples:
+  qdd evaluate runs/mnist-q                                        # torch engine, the whole test set
+  qdd evaluate runs/mnist-q --backend pennylane:lightning.qubit    # the same circuit on a PennyLane device
+  qdd evaluate runs/mnist-q --backend pennylane:default.qubit --shots 1000 --max-test 500""",
+    "baseline": """examples:
+  qdd baseline --dataset mnist --model lenet --kind random --out runs/mnist-random   # random real images, same replay
+  qdd baseline --dataset mnist --model lenet --kind full --epochs 5 --out runs/mnist-full""",
+}
 
 def parser() -> argparse.ArgumentParser:
     "The `qdd` argument parser."
-    top = argparse.ArgumentParser(prog="qdd", description="Dataset distillation for quantum neural networks.")
+    top = argparse.ArgumentParser(prog="qdd", description="Dataset distillation for quantum neural networks. "
+                                  "Environment: QDD_DATA (data root), QDD_CACHE (cache folder), QDD_DEVICE (cpu or cuda), QDD_THREADS.")
+    top.add_argument("--version", action=_Version)
     sub = top.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("distill", help="distil a data set for a model", description="Distil a data set (Wang et al. 2018).")
+    kw = lambda name: dict(epilog=EXAMPLES[name], formatter_class=argparse.RawDescriptionHelpFormatter)
+    d = sub.add_parser("distill", help="distil a data set for a model", description="Distil a data set (Wang et al. 2018).", **kw("distill"))
     _distill_flags(d)
-    for flag, typ, what in (("--distill-lr", float, "initial learned lr"), ("--lr", float, "outer Adam lr"),
-                            ("--eval-every", int, "epochs between test evaluations"), ("--checkpoint-every", int, "iterations between checkpoints"),
-                            ("--n-inits", int, "random init: held-out inits in the final evaluation (default 20)")):
-        d.add_argument(flag, type=typ, help=what)
-    d.add_argument("--no-progress", action="store_true", help="no progress bar")
-    e = sub.add_parser("evaluate", help="replay a distilled set and measure test accuracy")
-    e.add_argument("dir", type=Path, help="folder holding distilled.pt")
-    e.add_argument("--backend", default="torch", help="torch or pennylane:DEVICE (e.g. pennylane:lightning.qubit)")
-    e.add_argument("--shots", type=int, help="finite shots on a PennyLane device")
-    e.add_argument("--n-inits", type=int, default=20, help="random init: held-out inits")
-    e.add_argument("--max-test", type=int, help="evaluate on the first N test images only")
-    b = sub.add_parser("baseline", help="random real images or full-data training, under the same protocol")
-    _distill_flags(b)
+    for flag, typ, what in (("--distill-lr", RATE, "initial learned lr"), ("--lr", RATE, "outer Adam lr"),
+                            ("--eval-every", EVERY, "epochs between test evaluations, 0: at the end only"),
+                            ("--checkpoint-every", COUNT, "iterations between checkpoints")):
+        d.add_argument(flag, type=typ, help=f"{what} ({_default(flag[2:].replace('-', '_'))})")
+    d.add_argument("--n-inits", type=COUNT, default=20, help="random init: held-out inits in the final evaluation (default: 20)")
+    e = sub.add_parser("evaluate", help="replay a distilled set and measure test accuracy", **kw("evaluate"))
+    e.add_argument("dir", type=Path, help="folder holding distilled.pt; metrics_<backend>.json is written there")
+    e.add_argument("--backend", default="torch", help="torch or pennylane:DEVICE, e.g. pennylane:lightning.qubit (default: torch)")
+    e.add_argument("--shots", type=COUNT, help="finite shots on a PennyLane device (default: exact expectations)")
+    e.add_argument("--n-inits", type=COUNT, default=20, help="random init: held-out inits (default: 20)")
+    e.add_argument("--max-test", type=COUNT, help="evaluate on the first N test images only (default: all)")
+    _common_flags(e)
+    b = sub.add_parser("baseline", help="random real images or full-data training, under the same protocol", **kw("baseline"))
+    _distill_flags(b, baseline=True)
     b.add_argument("--kind", required=True, choices=["random", "full"])
-    b.add_argument("--lr", type=float, help="full: Adam lr (default 1e-3)")
-    b.add_argument("--n-inits", type=int, default=20, help="random init: held-out inits")
+    b.add_argument("--lr", type=RATE, help="--kind full: Adam lr (default: 0.001)")
+    b.add_argument("--n-inits", type=COUNT, help="--kind random: held-out inits (default: 20)")
     return top
 
 # %% ../nbs/08_cli.ipynb #70567e22
 _FLAG_FIELDS = {f.name for f in fields(DistillConfig)}
 
 def config_from_args(args) -> DistillConfig:
-    "The validated `DistillConfig` the flags ask for."
+    "The validated `DistillConfig` the flags ask for; an image folder is recorded by its absolute path."
     given = {k: v for k, v in vars(args).items() if k in _FLAG_FIELDS and v is not None}
     if getattr(args, "frozen_pqc", False): given["train_pqc"] = False
     if given.get("train_pqc") is False and args.model != "qlenet": raise ConfigError("--frozen-pqc applies to qlenet only")
     given.pop("dataset", None)
-    return recipe(args.dataset, args.preset, **given)
+    return recipe(canonical_name(args.dataset), args.preset, **given)
 
 # %% ../nbs/08_cli.ipynb #b3ba0a6c
-def _write_metrics(out: Path, metrics: dict, argv, cfg: DistillConfig|None = None):
+def _flag(name: str) -> str: return flag_of(name) if name in FIELD_DEFAULTS else f"--{name.replace('_', '-')}"
+
+def _differs(saved: dict, now: dict, extensible=()) -> str:
+    "How the configuration `saved` by an earlier run differs from `now`, by flag; '' if this run may continue it."
+    old = {**FIELD_DEFAULTS, **saved}  # a record made before a field existed: that run used its default
+    diff = [f"{_flag(k)} {old.get(k)!r} there, {v!r} now" for k, v in now.items() if k not in extensible and old.get(k) != v]
+    return f"another configuration ({'; '.join(diff)})" if diff else ""
+
+def _adopt(command: str, now: dict, kind=None, extensible=()):
+    "claim_run_folder's `adopt`: result files from before run.json existed belong to this run if each records its command and config."
+    def ours(out: Path) -> bool:
+        for name in ("metrics.json", "checkpoint.pt", "distilled.pt"):
+            if not (p := out/name).exists(): continue
+            rec = load_file(p, "qdd result file", f"move {p} away, or pass another --out", keys=("config",))
+            if name == "metrics.json" and not (str(rec.get("command", "")).startswith(f"qdd {command}") and rec.get("kind") == kind): return False
+            if name != "metrics.json" and command != "distill": return False
+            if _differs(rec["config"], {k: now[k] for k in FIELD_DEFAULTS if k in now}, extensible): return False
+        return True
+    return ours
+
+def _claim(args, command: str, now: dict, kind=None, extensible=()):
+    "Claim --out for this run (see `claim_run_folder`) before any work."
+    return claim_run_folder(args.out, command if kind is None else f"{command}:{kind}", now,
+                            differs=lambda saved: _differs(saved, now, extensible), adopt=_adopt(command, now, kind, extensible))
+
+# %% ../nbs/08_cli.ipynb #da123597
+class Interrupted(QddError):
+    "The user pressed Ctrl-C; the message says what was saved and how to resume."
+
+_QUIET = tqdm(disable=True)
+
+def _stop_checkpointed(d: Distiller, asked: list):
+    "`run`'s on_step hook: after a Ctrl-C, finish the step's bookkeeping, save a checkpoint and stop."
+    def on_step(d, loss):
+        if not asked or d.iteration >= d.total_iterations: return
+        if d.iteration % d.iters_per_epoch == 0: d._end_of_epoch(_QUIET)  # what run does next at an epoch's end
+        d._save_checkpoint()
+        raise Interrupted(f"interrupted at iteration {d.iteration} of {d.total_iterations}; {d.checkpoint_path} holds it: "
+                          "rerun the same command to resume")
+    return on_step
+
+def run_interruptibly(d: Distiller, progress: bool = True):
+    "`d.run()`, where a first Ctrl-C stops after the current step with a checkpoint saved."
+    asked = []
+    def on_sigint(signum, frame):
+        asked.append(signum); signal.signal(signal.SIGINT, previous)  # a second Ctrl-C interrupts at once
+        print("\nqdd: stopping after this step to save a checkpoint (Ctrl-C again to stop at once)", file=sys.stderr)
+    try: previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError: return d.run(progress)  # not the main thread: no handler, plain run
+    try: return d.run(progress, on_step=_stop_checkpointed(d, asked))
+    finally: signal.signal(signal.SIGINT, previous)
+
+# %% ../nbs/08_cli.ipynb #13319627
+def run_warnings(hist: dict, metrics: dict, n_classes: int) -> list:
+    "Warnings a finished distillation carries: those it recorded, an exploded outer loss, accuracy at chance."
+    out = [str(w) for w in hist.get("warnings", [])]
+    losses = [loss for _, loss in hist.get("loss", [])]
+    if losses and max(losses) > 100 * max(losses[0], 1e-12):
+        out.append(f"the outer loss rose to {max(losses):.3g} (first epoch {losses[0]:.3g}): the run collapsed; "
+                   "rerun into another --out with a lower --lr or --distill-lr")
+    chance = 100 / n_classes
+    if metrics["test_acc"] < chance + 2 and metrics["test_acc"] <= metrics["test_acc_init"] + 1:
+        out.append(f"test accuracy {metrics['test_acc']:.2f}% is at chance ({chance:.0f}%) and no better than before "
+                   "training: the distilled set teaches nothing")
+    return out
+
+# %% ../nbs/08_cli.ipynb #650a599d
+def _write_metrics(out: Path, metrics: dict, argv, cfg: DistillConfig|None, threads: dict, warnings=()) -> dict:
+    metrics = {**metrics, "warnings": list(warnings)}
     save_json({**metrics, "config": asdict(cfg) if cfg else metrics.get("config"), "command": command_line(argv),
-               "versions": versions()}, out/"metrics.json")
+               "versions": versions(), "threads": threads}, out)
     return metrics
 
 def cmd_distill(args, argv) -> dict:
     "qdd distill: distil, save distilled.pt, evaluate, write metrics.json."
     cfg = config_from_args(args)
-    ds = load_dataset(cfg.dataset)
-    t0 = time.perf_counter()
-    dset = distill(cfg, args.out, ds, progress=not args.no_progress)
-    metrics = evaluate_distilled(dset, ds, n_inits=args.n_inits or 20)
-    hist = dset.history
-    return _write_metrics(args.out, {**metrics, "seconds": hist.get("seconds", time.perf_counter() - t0),
-                                     "circuit_executions": hist["circuit_executions"], "iterations": hist["iterations"],
-                                     "curves": {"loss": hist["loss"], "eval": hist["eval"]}}, argv, cfg)
+    threads = configure_threads(args.threads)
+    with _claim(args, "distill", asdict(cfg), extensible=EXTENSIBLE):
+        ds = load_dataset(cfg.dataset)
+        t0 = time.perf_counter()
+        dset = run_interruptibly(Distiller(cfg, ds, args.out), progress=not args.no_progress)
+        save_distilled(dset, args.out/"distilled.pt")
+        metrics, hist = evaluate_distilled(dset, ds, n_inits=args.n_inits), dset.history
+        metrics = {**metrics, "seconds": hist.get("seconds", time.perf_counter() - t0), "circuit_executions": hist["circuit_executions"],
+                   "iterations": hist["iterations"], "curves": {"loss": hist["loss"], "eval": hist["eval"]}}
+        return _write_metrics(args.out/"metrics.json", metrics, argv, cfg, threads, run_warnings(hist, metrics, ds.n_classes))
 
 # %% ../nbs/08_cli.ipynb #c51fc93e
 def cmd_evaluate(args, argv) -> dict:
-    "qdd evaluate: replay DIR/distilled.pt and write its metrics."
+    "qdd evaluate: replay DIR/distilled.pt and write its metrics beside it."
     dset = load_distilled(args.dir)
-    t0 = time.perf_counter()
-    metrics = evaluate_distilled(dset, None, args.n_inits, args.backend, args.shots, args.max_test)
-    tag = args.backend.replace(":", "_") + (f"_shots{args.shots}" if args.shots else "")
-    save_json({**metrics, "seconds": time.perf_counter() - t0, "backend": args.backend, "shots": args.shots,
-               "config": dset.config, "command": command_line(argv), "versions": versions()}, args.dir/f"metrics_{tag}.json")
-    return metrics
+    threads = configure_threads(args.threads)
+    with claim_run_folder(args.dir, None, flag="DIR"):  # lock only: no distillation may rewrite the set meanwhile
+        t0 = time.perf_counter()
+        metrics = evaluate_distilled(dset, None, args.n_inits, args.backend, args.shots, args.max_test, progress=not args.no_progress)
+        tag = args.backend.replace(":", "_") + (f"_shots{args.shots}" if args.shots else "")
+        metrics = {**metrics, "seconds": time.perf_counter() - t0, "backend": args.backend, "shots": args.shots, "config": dset.config}
+        return _write_metrics(args.dir/f"metrics_{tag}.json", metrics, argv, None, threads)
 
 # %% ../nbs/08_cli.ipynb #02aad912
-def cmd_baseline(args, argv) -> dict:
-    "qdd baseline: random real images or full-data training; writes metrics.json."
+NOT_FOR = {"full": ("steps", "passes", "ipc", "init", "n_inits"), "random": ("epochs", "batch_size", "lr")}  # flags a kind ignores
+
+def baseline_config(args) -> DistillConfig:
+    "The config of `qdd baseline`: for --kind full, its epochs, batch size and lr are the ones that train."
+    if given := [_flag(k) for k in NOT_FOR[args.kind] if getattr(args, k, None) is not None]:
+        raise ConfigError(f"{', '.join(given)} do not apply to --kind {args.kind}: drop {'them' if len(given) > 1 else 'it'}")
     cfg = config_from_args(args)
-    ds, t0 = load_dataset(cfg.dataset), time.perf_counter()
-    if args.kind == "random":
-        shape_of = Distiller(cfg, ds).result()  # the untrained set: shapes, w0, init
-        metrics = random_real_baseline(shape_of, ds, args.n_inits, seed=cfg.seed)
-        metrics["circuit_executions"] = metrics["replay_circuit_executions"]
-    else:
-        epochs = args.epochs or 5
-        model = make_model(cfg.model, ds.in_channels, ds.img_size, ds.n_classes, seed=cfg.seed, **model_kwargs(cfg))
-        metrics = train_full(model, ds, epochs, args.batch_size or 128, args.lr or 1e-3, cfg.seed)
-        metrics["circuit_executions"] = metrics["train_circuit_executions"]
-    return _write_metrics(args.out, {**metrics, "kind": args.kind, "seconds": time.perf_counter() - t0}, argv, cfg)
+    if args.kind == "random": return cfg
+    return dataclasses.replace(cfg, epochs=args.epochs or 5, batch_size=args.batch_size or 128, lr=args.lr or 1e-3)
+
+def cmd_baseline(args, argv) -> dict:
+    "qdd baseline: random real images or full-data training, on --train-subset when given; writes metrics.json."
+    cfg = baseline_config(args)
+    n_inits = 20 if args.n_inits is None else args.n_inits
+    threads = configure_threads(args.threads)
+    with _claim(args, "baseline", {**asdict(cfg), **({"n_inits": n_inits} if args.kind == "random" else {})}, kind=args.kind):
+        ds, t0 = prepare_data(cfg, load_dataset(cfg.dataset)), time.perf_counter()
+        if args.kind == "random":
+            shape_of = Distiller(cfg, ds).result()  # the untrained set: shapes, w0, init
+            metrics = random_real_baseline(shape_of, ds, n_inits, seed=cfg.seed)
+            metrics["circuit_executions"] = metrics["replay_circuit_executions"]
+        else:
+            model = make_model(cfg.model, ds.in_channels, ds.img_size, ds.n_classes, seed=cfg.seed, **model_kwargs(cfg))
+            metrics = train_full(model, ds, cfg.epochs, cfg.batch_size, cfg.lr, cfg.seed, progress=not args.no_progress)
+            metrics["circuit_executions"] = metrics["train_circuit_executions"]
+        metrics = {**metrics, "kind": args.kind, "n_train": len(ds.train_x), "seconds": time.perf_counter() - t0}
+        return _write_metrics(args.out/"metrics.json", metrics, argv, cfg, threads)
 
 # %% ../nbs/08_cli.ipynb #c6bc3ead
 COMMANDS = {"distill": cmd_distill, "evaluate": cmd_evaluate, "baseline": cmd_baseline}
 
 def main(argv=None) -> int:
-    "Run the `qdd` command line."
+    "Run the `qdd` command line; returns the exit status (2: bad input, 130: interrupted)."
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser().parse_args(argv)
+    try: args = parser().parse_args(argv)
+    except SystemExit as e: return e.code  # argparse printed the usage and what is wrong (or --help / --version)
     try: metrics = COMMANDS[args.command](args, argv)
-    except QddError as e:
-        print(f"qdd {args.command}: error: {e}", file=sys.stderr); return 2
+    except Interrupted as e: print(f"qdd {args.command}: {e}", file=sys.stderr); return 130
+    except KeyboardInterrupt:
+        print(f"qdd {args.command}: interrupted; files already written are complete (writes are atomic): rerun the same "
+              "command to resume", file=sys.stderr); return 130
+    except QddError as e: print(f"qdd {args.command}: error: {e}", file=sys.stderr); return 2
     print(f"test accuracy {metrics['test_acc']:.2f}% (before training {metrics['test_acc_init']:.2f}%)")
+    for w in metrics.get("warnings", []): print(f"qdd {args.command}: warning: {w}", file=sys.stderr)
     return 0
