@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_distill.ipynb #76a535da
 from __future__ import annotations
-import dataclasses, hashlib, json, math, time
+import dataclasses, hashlib, json, math, statistics, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
@@ -13,17 +13,18 @@ import torch.nn.functional as F
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .core import QddError, ConfigError, code_version, default_device, make_generator, save_json, save_torch
+from .core import QddError, ConfigError, code_version, configure_threads, default_device, make_generator, save_json, save_torch
 from .data import DataSet, augment, canonical_name, epoch_batches, load_dataset, sample_per_class, show_per_class
 from .models import MODELS, count_executions, functional_forward, init_weights, make_model, trainable_params
 
 # %% auto #0
 __all__ = ['HERMITIAN_MODES', 'INIT_MODES', 'PRESETS', 'CLI_FLAGS', 'DISTILLED_FORMAT', 'EXTENSIBLE', 'FIELD_DEFAULTS',
-           'CHECKPOINT_KEYS', 'DistillConfig', 'preset_for', 'recipe', 'flag_of', 'validate', 'model_kwargs', 'stream',
-           'softplus_inverse', 'init_synthetic', 'unroll', 'fresh_params', 'accuracy', 'DistilledSetError',
-           'DistilledSet', 'build_model', 'save_distilled', 'load_distilled', 'DivergenceError', 'config_diff',
-           'describe_diff', 'load_matching', 'load_checkpoint', 'prepare_data', 'Distiller', 'step', 'heldout_seed',
-           'evaluate_now', 'run', 'result', 'distill', 'show_distilled', 'plot_lrs']
+           'CHECKPOINT_KEYS', 'COLLAPSE_FACTOR', 'COLLAPSE_WINDOW', 'DistillConfig', 'preset_for', 'recipe', 'flag_of',
+           'validate', 'model_kwargs', 'stream', 'softplus_inverse', 'init_synthetic', 'unroll', 'fresh_params',
+           'accuracy', 'DistilledSetError', 'DistilledSet', 'build_model', 'save_distilled', 'load_distilled',
+           'DivergenceError', 'config_diff', 'describe_diff', 'load_matching', 'load_checkpoint', 'prepare_data',
+           'split_validation', 'Distiller', 'step', 'heldout_seed', 'evaluate_splits', 'evaluate_now', 'run', 'result',
+           'distill', 'show_distilled', 'plot_lrs']
 
 # %% ../nbs/04_distill.ipynb #7bc533f2
 HERMITIAN_MODES = ("trainable", "fixed", "pauliz")
@@ -54,9 +55,17 @@ class DistillConfig:
     eval_every: int = 10         # epochs between test-accuracy evaluations (0: only at the end)
     eval_inits: int = 3          # random init: held-out inits per periodic evaluation
     checkpoint_every: int = 100  # outer iterations between checkpoints
+    val_size: int = 0            # real training images held out (class-balanced) to score each evaluation; never trained on
+    inner_frozen: str = ""       # beyond the paper: comma-separated weights the inner steps leave at w0 (e.g. "alpha")
+    lr_cap: float|None = None    # beyond the paper: upper bound on every learned lr
+    grad_clip: float|None = None # beyond the paper: clip the outer gradient (images and lrs) to this norm
 
     @property
     def total_steps(self): return self.steps * self.passes
+    @property
+    def frozen_names(self) -> tuple: return tuple(n.strip() for n in self.inner_frozen.split(",") if n.strip())
+    @property
+    def stabilised(self) -> bool: return bool(self.frozen_names or self.lr_cap or self.grad_clip)
 
 # %% ../nbs/04_distill.ipynb #a6dc41ee
 PRESETS = {
@@ -77,7 +86,8 @@ def recipe(dataset: str, preset: str|None = None, **overrides) -> DistillConfig:
 
 # %% ../nbs/04_distill.ipynb #e78e9e3b
 CLI_FLAGS = ("dataset", "model", "hermitian", "init", "steps", "passes", "ipc", "distill_lr", "lr", "epochs", "batch_size",
-             "train_subset", "seed", "eval_every", "checkpoint_every", "n_qubits", "n_layers")  # fields `qdd` sets by flag
+             "train_subset", "seed", "eval_every", "checkpoint_every", "n_qubits", "n_layers", "val_size", "inner_frozen",
+             "lr_cap", "grad_clip")  # fields `qdd` sets by flag
 
 def flag_of(name: str) -> str:
     "How a user sets config field `name`: its `qdd` flag (`--distill-lr`), else the field itself."
@@ -104,7 +114,8 @@ def validate(cfg: DistillConfig) -> DistillConfig:
         raise ConfigError(f"--n-qubits and --n-layers are for qlenet only, not {cfg.model!r}: drop them or use --model qlenet")
     _positive(cfg, "n_qubits", "n_layers")
     _positive(cfg, "steps", "passes", "distill_lr", "lr", "epochs", "decay_epochs", "batch_size", "train_subset", "checkpoint_every", "eval_inits")
-    _positive(cfg, "eval_every", strict=False)
+    _positive(cfg, "eval_every", "val_size", strict=False)
+    _positive(cfg, "lr_cap", "grad_clip")
     if not 0 < cfg.decay_factor <= 1: raise ConfigError(f"{flag_of('decay_factor')} must be in (0, 1], got {cfg.decay_factor}")
     return cfg
 
@@ -140,14 +151,15 @@ def unroll(model, # the network; its parameters are replaced by `params` (torch.
            images: Tensor, # (S, n, C, H, W) distilled images
            labels: Tensor, # (S, n) their labels
            lrs: Tensor, # (T,) learning rate of each step, T = S * passes
-           create_graph: bool = True): # keep the graph for differentiating through the steps
+           create_graph: bool = True, # keep the graph for differentiating through the steps
+           frozen: tuple = ()): # names of weights the steps leave unchanged (a stabiliser beyond the paper)
     "Weights after training `model` from `params` on the distilled steps with plain SGD."
-    names = list(params)
+    names = [n for n in params if n not in frozen]
     for t, lr in enumerate(lrs):
         s = t % len(images)
         loss = F.cross_entropy(functional_forward(model, params, images[s]), labels[s])
         grads = torch.autograd.grad(loss, [params[n] for n in names], create_graph=create_graph)
-        params = {n: params[n] - lr * g for n, g in zip(names, grads)}
+        params = {**params, **{n: params[n] - lr * g for n, g in zip(names, grads)}}
         if not create_graph: params = {n: p.detach().requires_grad_() for n, p in params.items()}
     return params
 
@@ -246,7 +258,8 @@ class DivergenceError(QddError):
 def _checkpoint_state(d) -> dict:
     "Everything needed to continue the run of Distiller `d` (plain tensors and containers: loads with weights_only)."
     return dict(images=d.images.detach().cpu().clone(), raw_lrs=d.raw_lrs.detach().cpu().clone(), opt=d.opt.state_dict(),
-                iteration=d.iteration, history=d.history, executions=d.executions, seconds=d.seconds, config=asdict(d.cfg))
+                iteration=d.iteration, history=d.history, executions=d.executions, seconds=d.seconds, config=asdict(d.cfg),
+                best=d.best)
 
 EXTENSIBLE = ("epochs", "eval_every", "checkpoint_every")  # may change between a run and its resumption
 FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(DistillConfig)}
@@ -289,21 +302,43 @@ def prepare_data(cfg: DistillConfig, ds: DataSet|None = None) -> DataSet:
     idx = sample_per_class(ds.train_y, per_class, stream(cfg.seed, "subset"))
     return dataclasses.replace(ds, train_x=ds.train_x[idx], train_y=ds.train_y[idx])
 
+def _check_frozen(names: tuple, model):
+    "ConfigError unless every name in `--inner-frozen` is a trained weight of `model`."
+    if bad := sorted(set(names) - set(trainable_params(model))):
+        raise ConfigError(f"--inner-frozen names {bad}, which {type(model).__name__} does not train; choose from "
+                          f"{', '.join(trainable_params(model))}")
+
+def split_validation(ds: DataSet, n: int # images to hold out, n // classes of each class; 0 holds out nothing
+                    ) -> tuple[DataSet, Tensor, Tensor]:
+    "(`ds` without `n` class-balanced training images, their images, their labels): the same split for every seed."
+    if not n: return ds, ds.train_x[:0], ds.train_y[:0]
+    per_class = n // ds.n_classes
+    if per_class < 1: raise ConfigError(f"--val-size must be 0 or >= {ds.n_classes} (one image per class), got {n}")
+    idx = sample_per_class(ds.train_y, per_class, stream(0, "validation"))
+    keep = torch.ones(len(ds.train_y), dtype=torch.bool); keep[idx] = False
+    return dataclasses.replace(ds, train_x=ds.train_x[keep], train_y=ds.train_y[keep]), ds.train_x[idx], ds.train_y[idx]
+
 # %% ../nbs/04_distill.ipynb #65e32cbf
 class Distiller:
     "One distillation run of `cfg` on `ds`, resumable from `out`/checkpoint.pt."
-    def __init__(self, cfg: DistillConfig, ds: DataSet|None = None, out: str|Path|None = None, device=None):
+    def __init__(self, cfg: DistillConfig, ds: DataSet|None = None, out: str|Path|None = None, device=None,
+                 threads: int|None = None): # CPU threads (see `configure_threads`); None: $QDD_THREADS, else 1
         self.cfg, self.device = validate(cfg), torch.device(device or default_device())
-        self.ds = prepare_data(cfg, ds)
+        self.threads = configure_threads(threads, self.device)
+        self.ds, val_x, val_y = split_validation(prepare_data(cfg, ds), cfg.val_size)
+        self.val = (val_x.to(self.device), val_y.to(self.device))
+        self.train_x, self.train_y = self.ds.train_x.to(self.device), self.ds.train_y.to(self.device)  # moved once
         self.out = Path(out) if out is not None else None
         shape = tuple(self.ds.train_x.shape[1:])
         self.model = make_model(cfg.model, shape[0], shape[-1], self.ds.n_classes, seed=cfg.seed, **model_kwargs(cfg)).to(self.device)
+        _check_frozen(cfg.frozen_names, self.model)
         images, self.labels, raw_lrs = init_synthetic(cfg, self.ds.n_classes, shape)
         self.images = images.to(self.device).requires_grad_()
         self.raw_lrs = raw_lrs.to(self.device).requires_grad_()
         self.labels = self.labels.to(self.device)
         self.opt = torch.optim.Adam([self.images, self.raw_lrs], lr=cfg.lr, betas=(0.5, 0.999))
-        self.iteration, self.history, self.executions, self.seconds = 0, {"loss": [], "eval": [], "epoch_losses": []}, 0, 0.0
+        self.iteration, self.executions, self.seconds, self.best = 0, 0, 0.0, None
+        self.history = {"loss": [], "eval": [], "val": [], "epoch_losses": [], "collapses": [], "recent_losses": []}
         self.batch_size = min(cfg.batch_size, len(self.ds.train_x))
         self.iters_per_epoch = max(1, len(self.ds.train_x) // self.batch_size)
         self.w0_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
@@ -311,7 +346,9 @@ class Distiller:
     @property
     def total_iterations(self): return self.cfg.epochs * self.iters_per_epoch
     @property
-    def lrs(self): return F.softplus(self.raw_lrs)
+    def lrs(self):
+        lrs = F.softplus(self.raw_lrs)
+        return lrs.clamp(max=self.cfg.lr_cap) if self.cfg.lr_cap else lrs
     @property
     def checkpoint_path(self): return self.out/"checkpoint.pt" if self.out else None
 
@@ -326,11 +363,11 @@ def _w0(self: Distiller) -> dict:
 def _real_batch(self: Distiller):
     "The real batch of the current iteration (augmented for colour data), on the device."
     epoch, b = divmod(self.iteration, self.iters_per_epoch)
-    idx = epoch_batches(len(self.ds.train_x), self.batch_size, stream(self.cfg.seed, "batches", epoch))[b]
-    x, y = self.ds.train_x[idx], self.ds.train_y[idx]
+    idx = epoch_batches(len(self.train_x), self.batch_size, stream(self.cfg.seed, "batches", epoch))[b].to(self.device)
+    x, y = self.train_x[idx], self.train_y[idx]
     use_aug = self.cfg.augment if self.cfg.augment is not None else self.ds.in_channels == 3
     if use_aug: x = augment(self.ds, x, stream(self.cfg.seed, "augment", self.iteration))
-    return x.to(self.device), y.to(self.device)
+    return x, y
 
 Distiller._w0, Distiller._real_batch = _w0, _real_batch
 
@@ -341,40 +378,50 @@ def step(self: Distiller) -> float:
     for group in self.opt.param_groups: group["lr"] = self.cfg.lr * self.cfg.decay_factor ** (epoch // self.cfg.decay_epochs)
     x, y = self._real_batch()
     before = count_executions(self.model)
-    params = unroll(self.model, self._w0(), self.images, self.labels, self.lrs)
+    params = unroll(self.model, self._w0(), self.images, self.labels, self.lrs, frozen=self.cfg.frozen_names)
     loss = F.cross_entropy(functional_forward(self.model, params, x), y)
     self.opt.zero_grad(set_to_none=True)
     loss.backward()
-    bad = [n for n, t in (("loss", loss), ("image gradients", self.images.grad), ("lr gradients", self.raw_lrs.grad))
-           if not torch.isfinite(t).all()]
+    if self.cfg.grad_clip: torch.nn.utils.clip_grad_norm_([self.images, self.raw_lrs], self.cfg.grad_clip)
+    value, *finite = self._to_host(loss)
+    bad = [n for n, ok in zip(("loss", "image gradients", "lr gradients"), finite) if not ok]
     if bad: raise DivergenceError(f"{' and '.join(bad)} became NaN/inf at iteration {self.iteration} (epoch {epoch})")
     self.opt.step()
     self.last_params = {n: p.detach() for n, p in params.items()}  # w_T of this iteration, for diagnostics
     self.executions += count_executions(self.model) - before
     self.seconds += time.perf_counter() - t0
     self.iteration += 1
-    return loss.item()
+    return value
 
-Distiller.step = step
+def _to_host(self: Distiller, loss: Tensor) -> list:
+    "[loss, loss finite, image gradients finite, lr gradients finite]: the iteration's one wait for the device."
+    checks = [torch.isfinite(t).all() for t in (loss, self.images.grad, self.raw_lrs.grad)]
+    return torch.stack([loss.detach().float(), *(c.float() for c in checks)]).tolist()
+
+Distiller.step, Distiller._to_host = step, _to_host
 
 # %% ../nbs/04_distill.ipynb #503bc95d
 def heldout_seed(seed: int, k: int) -> int:
     "Seed of the k-th held-out init of a random-init run (a stream distillation never draws from)."
     return int(torch.randint(2**62, (1,), generator=stream(seed, "heldout", k)))
 
-def evaluate_now(self: Distiller, max_test: int|None = None) -> float:
-    "Test accuracy (percent) after replaying the current distilled steps; mean over held-out inits if random."
-    x, y = self.ds.test_x[:max_test].to(self.device), self.ds.test_y[:max_test].to(self.device)
+def evaluate_splits(self: Distiller, splits: list) -> list[float]:
+    "Accuracy (percent) on each (x, y) of `splits` after replaying the current distilled steps; mean over held-out inits if random."
     seeds = [None] if self.cfg.init == "fixed" else [heldout_seed(self.cfg.seed, k) for k in range(self.cfg.eval_inits)]
-    accs = []
+    accs = torch.zeros(len(splits))
     for s in seeds:
         if s is None: self.model.load_state_dict(self.w0_state)
         else: init_weights(self.model, s)
-        params = unroll(self.model, fresh_params(self.model), self.images.detach(), self.labels, self.lrs.detach(), create_graph=False)
-        accs.append(accuracy(self.model, params, x, y))
-    return sum(accs) / len(accs)
+        params = unroll(self.model, fresh_params(self.model), self.images.detach(), self.labels, self.lrs.detach(),
+                        create_graph=False, frozen=self.cfg.frozen_names)
+        accs += torch.tensor([accuracy(self.model, params, x, y) for x, y in splits])
+    return (accs / len(seeds)).tolist()
 
-Distiller.evaluate_now = evaluate_now
+def evaluate_now(self: Distiller, max_test: int|None = None) -> float:
+    "Test accuracy (percent) after replaying the current distilled steps; mean over held-out inits if random."
+    return self.evaluate_splits([(self.ds.test_x[:max_test].to(self.device), self.ds.test_y[:max_test].to(self.device))])[0]
+
+Distiller.evaluate_splits, Distiller.evaluate_now = evaluate_splits, evaluate_now
 
 # %% ../nbs/04_distill.ipynb #bb842c58
 def _save_checkpoint(self: Distiller):
@@ -390,18 +437,43 @@ def _resume(self: Distiller):
     with torch.no_grad(): self.images.copy_(state["images"]); self.raw_lrs.copy_(state["raw_lrs"])
     self.opt.load_state_dict(state["opt"])
     self.iteration, self.history, self.executions, self.seconds = (state[k] for k in ("iteration", "history", "executions", "seconds"))
+    self.best = state.get("best")
+    for key in ("val", "collapses", "recent_losses"): self.history.setdefault(key, [])  # checkpoints from before these existed
 
 Distiller._save_checkpoint, Distiller._resume = _save_checkpoint, _resume
 
 # %% ../nbs/04_distill.ipynb #37a27574
+COLLAPSE_FACTOR, COLLAPSE_WINDOW = 3.0, 100  # a collapse: outer loss > 3x the median of the previous 100 iterations
+
+def _watch_collapse(self: Distiller, loss: float):
+    "Record a collapse without NaN: an outer loss far above its running median (consecutive iterations make one event)."
+    recent, events = self.history["recent_losses"], self.history["collapses"]
+    median = statistics.median(recent) if len(recent) >= COLLAPSE_WINDOW // 2 else None
+    if median is not None and loss > COLLAPSE_FACTOR * median:
+        epoch = (self.iteration - 1) // self.iters_per_epoch
+        if events and events[-1]["end"] == self.iteration - 1: events[-1].update(end=self.iteration, peak=max(events[-1]["peak"], loss))
+        else: events.append(dict(start=self.iteration, end=self.iteration, epoch=epoch, peak=loss, median=median))
+    recent.append(loss); del recent[:-COLLAPSE_WINDOW]
+
 def _end_of_epoch(self: Distiller, bar):
-    "Record the epoch's mean loss and, when due, the test accuracy."
+    "Record the epoch's mean loss and, when due, the test and validation accuracy (keeping the best state by validation)."
     epoch, losses = self.iteration // self.iters_per_epoch, self.history["epoch_losses"]
     self.history["loss"].append((epoch, sum(losses) / len(losses))); losses.clear()
     due = self.cfg.eval_every and epoch % self.cfg.eval_every == 0
-    if due or self.iteration == self.total_iterations:
-        self.history["eval"].append((epoch, self.evaluate_now()))
-        if not bar.disable: bar.write(f"epoch {epoch}: loss {self.history['loss'][-1][1]:.4f}, test accuracy {self.history['eval'][-1][1]:.2f}%")
+    if not (due or self.iteration == self.total_iterations): return
+    test = (self.ds.test_x.to(self.device), self.ds.test_y.to(self.device))
+    test_acc, *val = self.evaluate_splits([test, self.val] if len(self.val[0]) else [test])
+    self.history["eval"].append((epoch, test_acc))
+    if val: self._keep_if_best(epoch, val[0], test_acc)
+    if not bar.disable: bar.write(f"epoch {epoch}: loss {self.history['loss'][-1][1]:.4f}, test accuracy {test_acc:.2f}%"
+                                  + (f", validation {val[0]:.2f}%" if val else ""))
+
+def _keep_if_best(self: Distiller, epoch: int, val_acc: float, test_acc: float):
+    "Record the validation accuracy; keep this state if it is the best so far (the test accuracy rides along, unseen)."
+    self.history["val"].append((epoch, val_acc))
+    if self.best is None or val_acc > self.best["val_acc"]:
+        self.best = dict(epoch=epoch, iteration=self.iteration, val_acc=val_acc, test_acc=test_acc,
+                         images=self.images.detach().cpu().clone(), raw_lrs=self.raw_lrs.detach().cpu().clone())
 
 def run(self: Distiller, progress: bool = True, stop_after: int|None = None, on_step=None) -> DistilledSet:
     "Distil to the end (resuming if a checkpoint exists) and return the distilled set; `on_step(self, loss)` after each step."
@@ -413,26 +485,35 @@ def run(self: Distiller, progress: bool = True, stop_after: int|None = None, on_
             self._save_checkpoint(); bar.close()  # the state is still the last good one: step raised before updating
             raise DivergenceError(f"{e}. The last good state (iteration {self.iteration}) is saved in "
                                   f"{self.checkpoint_path}; lower distill_lr or lr and start a new run.") from None
-        self.history["epoch_losses"].append(loss); bar.update(1)
+        self.history["epoch_losses"].append(loss); self._watch_collapse(loss); bar.update(1)
         if on_step is not None: on_step(self, loss)
-        bar.set_postfix_str(f"loss {loss:.3f}, lrs {', '.join(f'{v:.3f}' for v in self.lrs[:3].tolist())}")
+        if self.iteration % 10 == 0: bar.set_postfix_str(f"loss {loss:.3f}, lrs {', '.join(f'{v:.3f}' for v in self.lrs[:3].tolist())}")
         if self.iteration % self.iters_per_epoch == 0: self._end_of_epoch(bar)
         if self.iteration % self.cfg.checkpoint_every == 0 or self.iteration == self.total_iterations: self._save_checkpoint()
     bar.close()
     return self.result()
 
-Distiller._end_of_epoch, Distiller.run = _end_of_epoch, run
+Distiller._watch_collapse, Distiller._end_of_epoch, Distiller._keep_if_best, Distiller.run = _watch_collapse, _end_of_epoch, _keep_if_best, run
 
 # %% ../nbs/04_distill.ipynb #875e050e
-def result(self: Distiller) -> DistilledSet:
-    "The current learned data as a `DistilledSet`."
+def result(self: Distiller, selected: bool = False # the state the validation split selected instead of the last one
+          ) -> DistilledSet:
+    "The current learned data (or the validation-selected state) as a `DistilledSet`."
+    if selected and self.best is None: raise ConfigError("no validation-selected state: distil with --val-size > 0 and evaluations")
+    images, raw_lrs = (self.best["images"], self.best["raw_lrs"]) if selected else (self.images.detach(), self.raw_lrs.detach())
+    lrs = F.softplus(raw_lrs)
     return DistilledSet(
-        images=self.images.detach().cpu().clone(), labels=self.labels.cpu().clone(), lrs=self.lrs.detach().cpu().clone(),
+        images=images.cpu().clone(), labels=self.labels.cpu().clone(),
+        lrs=(lrs.clamp(max=self.cfg.lr_cap) if self.cfg.lr_cap else lrs).cpu().clone(),
         model=self.cfg.model, model_kwargs=model_kwargs(self.cfg), init=self.cfg.init, init_seed=self.cfg.seed,
         init_state={k: v.cpu() for k, v in self.w0_state.items()} if self.cfg.init == "fixed" else None,
         dataset=self.ds.name, normalization=self.ds.normalization(), classes=list(self.ds.classes),
         config=asdict(self.cfg), code_version=code_version(),
-        history={**self.history, "iterations": self.iteration, "circuit_executions": self.executions, "seconds": self.seconds})
+        history={**self.history, "iterations": self.iteration, "circuit_executions": self.executions, "seconds": self.seconds,
+                 "threads": self.threads, "selected": _best_summary(self.best), "is_selected_state": selected})
+
+def _best_summary(best: dict|None) -> dict|None:
+    return None if best is None else {k: v for k, v in best.items() if k not in ("images", "raw_lrs")}
 
 Distiller.result = result
 

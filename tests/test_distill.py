@@ -93,7 +93,7 @@ def test_fixed_init_replays_from_the_saved_w0():
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-@pytest.mark.parametrize("bad, match", [(dict(ipc=0), "ipc"), (dict(distill_lr=-1.0), "distill_lr"),
+@pytest.mark.parametrize("bad, match", [(dict(ipc=0), "ipc"), (dict(distill_lr=-1.0), "distill.lr"),
                                         (dict(lr=0.0), "lr must be > 0"), (dict(model="vgg"), "unknown model"),
                                         (dict(init="zero"), "init must be"), (dict(decay_factor=2.0), "decay_factor")])
 def test_invalid_values_are_rejected(bad, match):
