@@ -8,7 +8,9 @@
 #   ./reproduce.sh paper      setup, then the paper's artifacts at the paper profile's budgets into results/
 #   ./reproduce.sh paper --only mnist-qlenet --jobs 2 --force --epochs N    one piece, in parallel, redo, cap
 #
-# Environment: QDD_DATA (data root, default ./data), PYTHON (interpreter for the venv, default python3).
+# Environment: QDD_DATA (data root, default ./data, else ../shared/data), QDD_CACHE (decoded data sets, default
+# ~/.cache/qdd), QDD_DEVICE (cpu or cuda; default cuda when available), QDD_THREADS (threads per run, default 1),
+# PYTHON (interpreter for the venv, default python3).
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -75,7 +77,18 @@ cmd_test() {
 
 # The paper runner (qdd.paper): each run is a papermill process over a notebook in nbs/paper/; complete runs are
 # skipped. Extra flags pass through: --jobs N, --only NAME..., --force, --epochs N, --list.
-run_profile() { cmd_setup; in_venv python -c 'import sys; from qdd.paper import main; sys.exit(main(sys.argv[1:]))' --profile "$@"; }
+# A QddError (bad flag, unknown run name) is a one-line message and exit status 2, not a traceback.
+run_profile() {
+  cmd_setup
+  in_venv python -c '
+import sys
+from qdd.core import QddError
+from qdd.paper import main
+try: sys.exit(main(sys.argv[1:]))
+except QddError as e:
+    print(f"[reproduce] error: {e}", file=sys.stderr); sys.exit(2)
+' --profile "$@"
+}
 
 sub=${1:-paper}
 [ $# -gt 0 ] && shift

@@ -1,4 +1,5 @@
-"""Packaging for qdd. All metadata lives in settings.ini (nbdev 2 layout); this file only reads it."""
+"""Packaging for qdd. All metadata lives in settings.ini (nbdev 2 layout); this file only reads it, so the sdist ships
+settings.ini (MANIFEST.in)."""
 from configparser import ConfigParser
 from pathlib import Path
 
@@ -15,9 +16,9 @@ def words(key):
     return meta.get(key, "").split()
 
 
-licenses = {"apache2": ("Apache Software License 2.0", "OSI Approved :: Apache Software License")}
+licenses = {"apache2": "Apache-2.0"}  # SPDX expression (license classifiers are deprecated)
 statuses = ["1 - Planning", "2 - Pre-Alpha", "3 - Alpha", "4 - Beta", "5 - Production/Stable"]
-lic_name, lic_classifier = licenses[meta["license"]]
+lic_name = licenses[meta["license"]]
 readme = here / "README.md"
 
 setuptools.setup(
@@ -27,14 +28,15 @@ setuptools.setup(
     long_description=readme.read_text(encoding="utf-8") if readme.exists() else meta["description"],
     long_description_content_type="text/markdown",
     author=meta["author"],
-    author_email=meta["author_email"],
+    author_email=meta.get("author_email") or None,
     license=lic_name,
-    url=meta["git_url"],
+    license_files=["LICENSE"],
+    url=meta["paper_url"],
+    project_urls={"Paper": meta["paper_url"]},
     keywords=meta["keywords"],
     classifiers=[
         "Development Status :: " + statuses[int(meta["status"]) - 1],
         "Intended Audience :: " + meta["audience"],
-        "License :: " + lic_classifier,
         "Natural Language :: " + meta["language"],
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Physics",

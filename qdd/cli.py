@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .core import QddError, ConfigError, claim_run_folder, code_version, configure_threads, load_file, save_json
+from .core import QddError, ConfigError, FileFormatError, claim_run_folder, code_version, configure_threads, load_file, save_json
 from .data import canonical_name, load_dataset
 from .distill import (DistillConfig, Distiller, EXTENSIBLE, FIELD_DEFAULTS, PRESETS, flag_of, load_distilled, model_kwargs,
                          prepare_data, recipe, save_distilled)
@@ -157,7 +157,8 @@ def _adopt(command: str, now: dict, kind=None, extensible=()):
     def ours(out: Path) -> bool:
         for name in ("metrics.json", "checkpoint.pt", "distilled.pt"):
             if not (p := out/name).exists(): continue
-            rec = load_file(p, "qdd result file", f"move {p} away, or pass another --out", keys=("config",))
+            try: rec = load_file(p, "result file", f"move {p} away, or pass another --out", keys=("config",))
+            except FileFormatError: return False  # not a qdd record (or damaged): refused, named, never overwritten
             if name == "metrics.json" and not (str(rec.get("command", "")).startswith(f"qdd {command}") and rec.get("kind") == kind): return False
             if name != "metrics.json" and command != "distill": return False
             if _differs(rec["config"], {k: now[k] for k in FIELD_DEFAULTS if k in now}, extensible): return False
