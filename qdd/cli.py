@@ -49,7 +49,8 @@ def _checked(kind, ok, what: str):
 COUNT = _checked(int, lambda v: v >= 1, "must be an integer >= 1")
 EVERY = _checked(int, lambda v: v >= 0, "must be an integer >= 0")
 RATE = _checked(float, lambda v: math.isfinite(v) and v > 0, "must be a finite number > 0")
-SHOWN = {"train_subset": "all images", "n_qubits": 6, "n_layers": 3, "hermitian": "trainable", "init": "fixed"}
+SHOWN = {"train_subset": "all images", "n_qubits": 6, "n_layers": 3, "hermitian": "trainable", "init": "fixed", "inner_frozen": "none",
+         "lr_cap": "none", "grad_clip": "none"}
 
 def _default(name: str) -> str:
     "Help text for the default of config field `name`: per preset where the presets differ."
@@ -115,7 +116,11 @@ def parser() -> argparse.ArgumentParser:
     _distill_flags(d)
     for flag, typ, what in (("--distill-lr", RATE, "initial learned lr"), ("--lr", RATE, "outer Adam lr"),
                             ("--eval-every", EVERY, "epochs between test evaluations, 0: at the end only"),
-                            ("--checkpoint-every", COUNT, "iterations between checkpoints")):
+                            ("--checkpoint-every", COUNT, "iterations between checkpoints"),
+                            ("--val-size", EVERY, "real training images held out to score each evaluation"),
+                            ("--inner-frozen", str, "beyond the paper: comma-separated weights the inner steps leave at w0"),
+                            ("--lr-cap", RATE, "beyond the paper: upper bound on every learned lr"),
+                            ("--grad-clip", RATE, "beyond the paper: clip the outer gradient to this norm")):
         d.add_argument(flag, type=typ, help=f"{what} ({_default(flag[2:].replace('-', '_'))})")
     d.add_argument("--n-inits", type=COUNT, default=20, help="random init: held-out inits in the final evaluation (default: 20)")
     e = sub.add_parser("evaluate", help="replay a distilled set and measure test accuracy", **kw("evaluate"))
@@ -201,8 +206,12 @@ def run_interruptibly(d: Distiller, progress: bool = True):
 def run_warnings(hist: dict, metrics: dict, n_classes: int) -> list:
     "Warnings a finished distillation carries: those it recorded, an exploded outer loss, accuracy at chance."
     out = [str(w) for w in hist.get("warnings", [])]
+    for c in hist.get("collapses", []):  # recorded by the Distiller: outer loss far above its running median
+        out.append(f"the outer loss collapsed at epoch {c['epoch']} (iterations {c['start']}-{c['end']}): peak {c['peak']:.3g}, "
+                   f"{c['peak'] / max(c['median'], 1e-12):.0f}x its running median {c['median']:.3g}; lower --lr or --distill-lr, "
+                   "or try --grad-clip / --lr-cap, in another --out")
     losses = [loss for _, loss in hist.get("loss", [])]
-    if losses and max(losses) > 100 * max(losses[0], 1e-12):
+    if not hist.get("collapses") and losses and max(losses) > 100 * max(losses[0], 1e-12):  # runs from before collapses were recorded
         out.append(f"the outer loss rose to {max(losses):.3g} (first epoch {losses[0]:.3g}): the run collapsed; "
                    "rerun into another --out with a lower --lr or --distill-lr")
     chance = 100 / n_classes
@@ -225,7 +234,7 @@ def cmd_distill(args, argv) -> dict:
     with _claim(args, "distill", asdict(cfg), extensible=EXTENSIBLE):
         ds = load_dataset(cfg.dataset)
         t0 = time.perf_counter()
-        dset = run_interruptibly(Distiller(cfg, ds, args.out), progress=not args.no_progress)
+        dset = run_interruptibly(Distiller(cfg, ds, args.out, threads=args.threads), progress=not args.no_progress)
         save_distilled(dset, args.out/"distilled.pt")
         metrics, hist = evaluate_distilled(dset, ds, n_inits=args.n_inits), dset.history
         metrics = {**metrics, "seconds": hist.get("seconds", time.perf_counter() - t0), "circuit_executions": hist["circuit_executions"],

@@ -156,13 +156,15 @@ def test_a_collapse_without_nan_is_printed_and_recorded(folder, tmp_path, monkey
     real = qdd.cli.run_interruptibly
     def exploding(d, progress=True):
         dset = real(d, progress)
-        dset.history["loss"] = [(1, 2.3), (2, 2.7e9)] + dset.history["loss"][1:]
+        dset.history["collapses"] = [dict(start=3, end=4, epoch=1, peak=2.7e9, median=2.2)]  # as the Distiller records one
         return dset
     monkeypatch.setattr(qdd.cli, "run_interruptibly", exploding)
     assert main(["distill", "--dataset", folder, *TINY, "--out", str(tmp_path)]) == 0
-    assert "warning: the outer loss rose to 2.7e+09" in capsys.readouterr().err
+    assert "warning: the outer loss collapsed at epoch 1 (iterations 3-4): peak 2.7e+09" in capsys.readouterr().err
     assert any("collapsed" in w for w in json.loads((tmp_path / "metrics.json").read_text())["warnings"])
-    assert run_warnings({"loss": [(1, 2.3), (2, 0.5)]}, {"test_acc": 80.0, "test_acc_init": 10.0}, 10) == []
+    old_run = {"loss": [(1, 2.3), (2, 2.7e9), (3, 2.3)]}  # a history from before collapses were recorded
+    assert "rose to 2.7e+09" in run_warnings(old_run, {"test_acc": 80.0, "test_acc_init": 10.0}, 10)[0]
+    assert run_warnings({"loss": [(1, 2.3), (2, 0.5)], "collapses": []}, {"test_acc": 80.0, "test_acc_init": 10.0}, 10) == []
 
 
 # --- tracebacks -> messages ----------------------------------------------------------------------------------------
