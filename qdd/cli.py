@@ -244,14 +244,14 @@ def cmd_distill(args, argv) -> dict:
 # %% ../nbs/08_cli.ipynb #c51fc93e
 def cmd_evaluate(args, argv) -> dict:
     "qdd evaluate: replay DIR/distilled.pt and write its metrics beside it."
-    dset = load_distilled(args.dir)
+    dset, folder = load_distilled(args.dir), args.dir if args.dir.is_dir() else args.dir.parent  # DIR or DIR/distilled.pt
     threads = configure_threads(args.threads)
-    with claim_run_folder(args.dir, None, flag="DIR"):  # lock only: no distillation may rewrite the set meanwhile
+    with claim_run_folder(folder, None, flag="DIR"):  # lock only: no distillation may rewrite the set meanwhile
         t0 = time.perf_counter()
         metrics = evaluate_distilled(dset, None, args.n_inits, args.backend, args.shots, args.max_test, progress=not args.no_progress)
         tag = args.backend.replace(":", "_") + (f"_shots{args.shots}" if args.shots else "")
         metrics = {**metrics, "seconds": time.perf_counter() - t0, "backend": args.backend, "shots": args.shots, "config": dset.config}
-        return _write_metrics(args.dir/f"metrics_{tag}.json", metrics, argv, None, threads)
+        return _write_metrics(folder/f"metrics_{tag}.json", metrics, argv, None, threads)
 
 # %% ../nbs/08_cli.ipynb #02aad912
 NOT_FOR = {"full": ("steps", "passes", "ipc", "init", "n_inits"), "random": ("epochs", "batch_size", "lr")}  # flags a kind ignores
