@@ -11,16 +11,16 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .core import QddError, ConfigError, FileFormatError, claim_run_folder, code_version, configure_threads, load_file, save_json
-from .data import canonical_name, load_dataset
+from .data import DATASETS, canonical_name, load_dataset
 from .distill import (DistillConfig, Distiller, EXTENSIBLE, FIELD_DEFAULTS, PRESETS, flag_of, load_distilled, model_kwargs,
                          prepare_data, recipe, save_distilled)
 from .evaluate import evaluate_distilled, random_real_baseline, train_full
 from .models import MODELS, make_model
 
 # %% auto #0
-__all__ = ['COUNT', 'EVERY', 'RATE', 'SHOWN', 'EXAMPLES', 'NOT_FOR', 'COMMANDS', 'versions', 'command_line', 'parser',
-           'config_from_args', 'Interrupted', 'run_interruptibly', 'run_warnings', 'cmd_distill', 'cmd_evaluate',
-           'baseline_config', 'cmd_baseline', 'main']
+__all__ = ['COUNT', 'EVERY', 'RATE', 'SEED', 'SHOWN', 'EXAMPLES', 'NOT_FOR', 'COMMANDS', 'versions', 'command_line', 'parser',
+           'config_from_args', 'check_dataset', 'Interrupted', 'run_interruptibly', 'run_warnings', 'cmd_distill',
+           'cmd_evaluate', 'baseline_config', 'cmd_baseline', 'main']
 
 # %% ../nbs/08_cli.ipynb #2fd6c68a
 def versions() -> dict:
@@ -49,6 +49,7 @@ def _checked(kind, ok, what: str):
 COUNT = _checked(int, lambda v: v >= 1, "must be an integer >= 1")
 EVERY = _checked(int, lambda v: v >= 0, "must be an integer >= 0")
 RATE = _checked(float, lambda v: math.isfinite(v) and v > 0, "must be a finite number > 0")
+SEED = _checked(int, lambda v: 0 <= v < 2**63, "must be an integer in [0, 2**63)")
 SHOWN = {"train_subset": "all images", "n_qubits": 6, "n_layers": 3, "hermitian": "trainable", "init": "fixed", "inner_frozen": "none",
          "lr_cap": "none", "grad_clip": "none"}
 
@@ -80,7 +81,7 @@ def _distill_flags(p: argparse.ArgumentParser, baseline: bool = False):
     full = " (--kind full: default 5)" if baseline else ""
     for flag, typ, what in (("--steps", COUNT, "distilled batches S"), ("--passes", COUNT, "passes E over them"),
                             ("--ipc", COUNT, "images per class per step"), ("--epochs", COUNT, "epochs over the real data"),
-                            ("--batch-size", COUNT, "real images per outer iteration"), ("--seed", int, "seed of everything"),
+                            ("--batch-size", COUNT, "real images per outer iteration"), ("--seed", SEED, "seed of everything"),
                             ("--train-subset", COUNT, "use a class-balanced subset of this many real images"),
                             ("--n-qubits", COUNT, "qlenet: qubits of the circuit"), ("--n-layers", COUNT, "qlenet: entangling layers")):
         name = flag[2:].replace("-", "_")
@@ -146,7 +147,16 @@ def config_from_args(args) -> DistillConfig:
     if getattr(args, "frozen_pqc", False): given["train_pqc"] = False
     if given.get("train_pqc") is False and args.model != "qlenet": raise ConfigError("--frozen-pqc applies to qlenet only")
     given.pop("dataset", None)
-    return recipe(canonical_name(args.dataset), args.preset, **given)
+    return recipe(check_dataset(args.dataset), args.preset, **given)
+
+def check_dataset(name: str) -> str:
+    "The canonical name of data set `name` after checking it names one, before any work: `--dataset` errors come first."
+    name = canonical_name(name)
+    if name.startswith("imagefolder:"):
+        if not Path(path := name.split(":", 1)[1]).is_dir():
+            raise ConfigError(f"--dataset {name}: no such folder; pass imagefolder:PATH with PATH/train/<class>/ and PATH/test/<class>/")
+    elif name not in DATASETS: raise ConfigError(f"--dataset {name!r} is unknown: choose one of {', '.join(DATASETS)} or imagefolder:PATH")
+    return name
 
 # %% ../nbs/08_cli.ipynb #b3ba0a6c
 def _flag(name: str) -> str: return flag_of(name) if name in FIELD_DEFAULTS else f"--{name.replace('_', '-')}"

@@ -110,6 +110,7 @@ def validate(cfg: DistillConfig) -> DistillConfig:
     if cfg.hermitian is not None and cfg.hermitian not in HERMITIAN_MODES:
         raise ConfigError(f"--hermitian must be one of {', '.join(HERMITIAN_MODES)}, got {cfg.hermitian!r}")
     if cfg.ipc < 1: raise ConfigError(f"--ipc (images per class) must be >= 1, got {cfg.ipc}")
+    if not 0 <= cfg.seed < 2**63: raise ConfigError(f"--seed must be an integer in [0, 2**63), got {cfg.seed}")  # torch's range
     if (cfg.n_qubits or cfg.n_layers) and cfg.model != "qlenet":
         raise ConfigError(f"--n-qubits and --n-layers are for qlenet only, not {cfg.model!r}: drop them or use --model qlenet")
     _positive(cfg, "n_qubits", "n_layers")
