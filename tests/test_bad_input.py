@@ -107,6 +107,15 @@ def test_counts_and_rates_that_would_run_wrongly_are_refused(folder, run, tmp_pa
     assert not (tmp_path / "x").exists()
 
 
+def test_a_seed_torch_cannot_take_and_an_unknown_data_set_fail_before_the_folder_is_made(tmp_path, capsys):
+    fails(["distill", "--dataset", "mnist", "--model", "lenet", "--seed", str(2**64), "--out", str(tmp_path / "a")], capsys,
+          "argument --seed: must be an integer in [0, 2**63)")
+    fails(["distill", "--dataset", "svhn", "--model", "lenet", "--out", str(tmp_path / "b")], capsys, "--dataset 'svhn' is unknown")
+    fails(["baseline", "--dataset", "imagefolder:no/such", "--model", "lenet", "--kind", "random", "--out", str(tmp_path / "c")],
+          capsys, "no such folder")
+    assert not any((tmp_path / d).exists() for d in "abc")
+
+
 def test_shots_with_the_torch_engine_is_refused_not_recorded(run, capsys):
     fails(["evaluate", str(run), "--shots", "100"], capsys, "--shots 100 needs a PennyLane device")
     assert not list(run.glob("metrics_torch_shots*.json"))
