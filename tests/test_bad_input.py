@@ -119,8 +119,9 @@ def test_a_seed_torch_cannot_take_and_an_unknown_data_set_fail_before_the_folder
 def test_shots_with_the_torch_engine_is_refused_not_recorded(run, capsys):
     fails(["evaluate", str(run), "--shots", "100"], capsys, "--shots 100 needs a PennyLane device")
     assert not list(run.glob("metrics_torch_shots*.json"))
-    assert main(["evaluate", str(run / "distilled.pt"), "--max-test", "20", "--no-progress"]) == 0  # DIR or the file itself
+    assert main(["evaluate", str(run / "distilled.pt"), "--max-test", "20"]) == 0  # DIR or the file itself
     assert json.loads((run / "metrics_torch.json").read_text())["n_test"] == 20
+    assert "40/40" in capsys.readouterr().err  # progress in test images (before and after the replay), on every backend
 
 
 def test_full_baseline_on_a_train_subset_trains_on_it_and_records_what_ran(folder, tmp_path, capsys):
