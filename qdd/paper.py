@@ -12,9 +12,10 @@ from pathlib import Path
 from .core import ConfigError, data_root
 
 # %% auto #0
-__all__ = ['PAPER_ACC', 'PAPER_NOTE', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'Run', 'cifar10_source', 'parse_epochs',
-           'distill_runs', 'beyond_runs', 'profile_phases', 'profile_runs', 'papermill_command', 'execute', 'reproduce',
-           'thread_env', 'main']
+__all__ = ['PAPER_ACC', 'PAPER_NOTE', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'TRAIN_SIZES', 'Run', 'cifar10_source',
+           'parse_epochs', 'distill_runs', 'beyond_runs', 'profile_phases', 'profile_runs', 'papermill_command',
+           'execute', 'reproduce', 'thread_env', 'default_jobs', 'step_seconds', 'estimate_seconds', 'list_runs',
+           'main']
 
 # %% ../nbs/09_paper.ipynb #65735f71
 PAPER_ACC = {  # (dataset key, model, hermitian) -> accuracy in percent reported by the paper
@@ -147,7 +148,8 @@ def execute(run: Run, runs_dir: Path, results_dir: Path, nbs_dir: Path, timeout:
 
 # %% ../nbs/09_paper.ipynb #ed7de992
 def reproduce(profile: str = "paper", runs_dir=None, results_dir=None, nbs_dir=None, jobs: int = 1, only=None,
-              force: bool = False, epochs: str|int|None = None, threads: int|None = None, log=print) -> list[str]:
+              force: bool = False, epochs: str|int|None = None, threads: int|None = None, log=print,
+              device: str|None = None) -> list[str]:
     "Execute the runs of `profile` phase by phase; return the names of those that failed."
     repo = Path(__file__).resolve().parent.parent
     runs_dir = Path(runs_dir or repo/"runs"/profile); nbs_dir = Path(nbs_dir or repo/"nbs"/"paper")
@@ -160,7 +162,7 @@ def reproduce(profile: str = "paper", runs_dir=None, results_dir=None, nbs_dir=N
         todo = [r for r in phase if force or r.name == "report" or not r.done(runs_dir)]
         for r in phase:
             if r not in todo: log(f"skip {r.name}: complete ({r.folder(runs_dir)/'metrics.json'})")
-        failed += _run_all(todo, runs_dir, results_dir, nbs_dir, jobs, threads, log)
+        failed += _run_all(todo, runs_dir, results_dir, nbs_dir, jobs, threads, log, device)
     return failed
 
 def _select(runs, only):
@@ -171,30 +173,79 @@ def _select(runs, only):
     if not picked: raise ConfigError(f"no run matches {only}: runs are {', '.join(names)}")
     return picked
 
-def thread_env(jobs: int, threads: int|None = None) -> dict:
-    "Environment for `jobs` parallel runs: `threads` each (default an equal share of the cores), glibc malloc tuned."
-    if threads is not None and threads < 1: raise ConfigError(f"threads must be >= 1, got {threads}")
-    n = str(threads or max(1, (os.cpu_count() or 1) // max(1, jobs)))
-    # keep large buffers mapped between iterations instead of returning them to the OS every time: measured 1.7x
-    # faster LeNet distillation steps on CPU (bench/models.py with and without these settings)
+def thread_env(jobs: int, threads: int|None = None, device: str|None = None) -> dict:
+    "Environment of each of `jobs` parallel runs: `threads` threads (default 1), passive OpenMP, malloc tuned, the device."
+    if threads is not None and threads < 1: raise ConfigError(f"--threads must be >= 1, got {threads}")
+    n = str(threads or 1)  # one thread per run, `jobs` runs fill the cores: see qdd.core.configure_threads
+    # glibc reads these at start-up (configure_threads sets the same with mallopt once Python runs)
     malloc = {"MALLOC_MMAP_THRESHOLD_": "268435456", "MALLOC_TRIM_THRESHOLD_": "1073741824"}
-    return {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, **malloc}
+    dev = {} if device in (None, "auto") else {"QDD_DEVICE": device}
+    return {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "QDD_THREADS": n, "OMP_WAIT_POLICY": "PASSIVE", **malloc, **dev}
 
-def _run_all(todo, runs_dir, results_dir, nbs_dir, jobs, threads, log) -> list[str]:
-    failed, env = [], thread_env(jobs, threads)
+def default_jobs(device: str|None = None) -> int:
+    "Parallel runs by default: one per core on the CPU, one on a GPU."
+    from qdd.core import default_device
+    on_gpu = device == "cuda" or (device in (None, "auto") and default_device().type == "cuda")
+    return 1 if on_gpu else max(1, os.cpu_count() or 1)
+
+def _run_all(todo, runs_dir, results_dir, nbs_dir, jobs, threads, log, device=None) -> list[str]:
+    failed, env = [], thread_env(jobs, threads, device)
     with ThreadPoolExecutor(max(1, jobs)) as pool:
         for name, secs, code in pool.map(lambda r: execute(r, runs_dir, results_dir, nbs_dir, env=env), todo):
             log(f"{'done' if code == 0 else 'FAILED'} {name} in {secs:.0f} s (log: {Path(runs_dir)/name/'log.txt'})")
             if code: failed.append(name)
     return failed
 
+# %% ../nbs/09_paper.ipynb #63619e89
+TRAIN_SIZES = {"mnist": 60_000, "cifar10": 50_000}  # real training images of each data set
+
+def step_seconds(key: str, model: str, hermitian: str|None, batch_size: int, device=None, steps: int = 3) -> float:
+    "Seconds per outer iteration of distilling `model` on data shaped like data set `key`, timed on random data."
+    from qdd.distill import Distiller, recipe
+    from qdd.seeds import toy_dataset
+    channels, side = (1, 28) if key == "mnist" else (3, 32)
+    cfg = recipe(f"random-{key}", preset=key, model=model, hermitian=hermitian, batch_size=batch_size, eval_every=0)
+    d = Distiller(cfg, toy_dataset(batch_size, side, channels), device=device)
+    d.step()  # warm-up: first calls allocate
+    t0 = time.perf_counter()
+    for _ in range(steps): d.step()
+    return (time.perf_counter() - t0) / steps
+
+def estimate_seconds(run: Run, device=None, cache: dict|None = None) -> float|None:
+    "Estimated seconds of a Table I distillation `run` (None for the studies, whose cost is not one loop)."
+    if run.notebook != "distill.ipynb": return None
+    p, cache = run.params, {} if cache is None else cache
+    key = (p["dataset_key"], p["model"], p["hermitian"], p["batch_size"])
+    if key not in cache: cache[key] = step_seconds(*key, device=device)
+    images = p.get("train_subset") or TRAIN_SIZES[p["dataset_key"]]
+    return cache[key] * p["epochs"] * max(1, images // p["batch_size"])
+
+# %% ../nbs/09_paper.ipynb #c23edf5a
+def _duration(seconds: float|None) -> str:
+    if seconds is None: return "-"
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+def list_runs(profile: str, epochs=None, device: str|None = None, log=print) -> int:
+    "Print each run of `profile` with its estimated distillation time (one thread), and the total."
+    from qdd.core import configure_threads
+    device = None if device in (None, "auto") else device
+    configure_threads(1, device)
+    cache, total = {}, 0.0
+    for r in profile_runs(profile, epochs):
+        s = estimate_seconds(r, device, cache); total += s or 0.0
+        log(f"{r.name:28s} {r.notebook:18s} {_duration(s):>9s}  {json.dumps(r.params)}")
+    log(f"distillations in all: {_duration(total)} at one thread each, about {_duration(total / default_jobs(device))} "
+        f"with --jobs {default_jobs(device)} (load average {os.getloadavg()[0]:.1f} while timing)")
+    return 0
+
 # %% ../nbs/09_paper.ipynb #bee99c49
 def main(argv=None) -> int:
     "Command line of the paper runner."
     p = argparse.ArgumentParser(prog="python -m qdd.paper", description="Regenerate the paper's tables and figures.")
     p.add_argument("--profile", default="paper", choices=list(PROFILES))
-    p.add_argument("--jobs", type=int, default=1, help="runs executed in parallel")
-    p.add_argument("--threads", type=int, help="threads per run (default: cores / jobs); set it when other work shares the cores")
+    p.add_argument("--jobs", type=int, help="runs executed in parallel (default: one per core on the CPU, 1 on a GPU)")
+    p.add_argument("--threads", type=int, help="threads per run (default 1)")
+    p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto", help="where runs compute (default: cuda if available)")
     p.add_argument("--only", nargs="+", help="run only these runs (a name, or a prefix of names), plus nothing else")
     p.add_argument("--force", action="store_true", help="redo runs that are complete")
     p.add_argument("--epochs", help="cap the distillation epochs: N, or per data set mnist=N,cifar10=M (recorded in each run)")
@@ -202,10 +253,12 @@ def main(argv=None) -> int:
     p.add_argument("--runs-dir", help="where run folders go (default runs/PROFILE)")
     p.add_argument("--results-dir", help="where tables and figures go (default results/ for paper, runs/PROFILE/results otherwise)")
     a = p.parse_args(argv)
-    if a.list:
-        for r in profile_runs(a.profile, a.epochs): print(f"{r.name:32s} {r.notebook:16s} {json.dumps(r.params)}")
-        return 0
-    failed = reproduce(a.profile, a.runs_dir, a.results_dir, jobs=a.jobs, only=a.only, force=a.force, epochs=a.epochs,
-                       threads=a.threads)
+    if a.list: return list_runs(a.profile, a.epochs, a.device)
+    failed = reproduce(a.profile, a.runs_dir, a.results_dir, jobs=a.jobs or default_jobs(a.device), only=a.only,
+                       force=a.force, epochs=a.epochs, threads=a.threads, device=a.device)
     if failed: print(f"failed runs: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
+
+# %% ../nbs/09_paper.ipynb #7e2dd0e9
+#| eval: false
+if __name__ == "__main__": sys.exit(main())
