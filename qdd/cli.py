@@ -226,7 +226,7 @@ def run_warnings(hist: dict, metrics: dict, n_classes: int) -> list:
                    "rerun into another --out with a lower --lr or --distill-lr")
     chance = 100 / n_classes
     if metrics["test_acc"] < chance + 2 and metrics["test_acc"] <= metrics["test_acc_init"] + 1:
-        out.append(f"test accuracy {metrics['test_acc']:.2f}% is at chance ({chance:.0f}%) and no better than before "
+        out.append(f"test accuracy {metrics['test_acc']:.2f}% is at or below chance ({chance:.0f}%) and no better than before "
                    "training: the distilled set teaches nothing")
     return out
 
