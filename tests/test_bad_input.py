@@ -78,15 +78,25 @@ def test_distill_into_a_folder_with_an_unrelated_metrics_file_is_refused(folder,
 
 def test_a_second_process_on_the_same_out_is_refused_while_the_first_runs(folder, tmp_path, capsys):
     out = tmp_path / "shared"
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom qdd.core import claim_run_folder\n"
-                               f"with claim_run_folder({str(out)!r}, 'distill', {{'seed': 0}}):\n"
-                               "    print('held', flush=True); time.sleep(60)"], env=ENV, stdout=subprocess.PIPE, text=True)
+    first = subprocess.Popen([*QDD, "distill", "--dataset", folder, *TINY, "--epochs", "500", "--out", str(out)], env=ENV,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert holder.stdout.readline().strip() == "held"
+        deadline = time.time() + 120
+        while not (out / "run.json").exists() and time.time() < deadline: time.sleep(0.05)
         fails(["distill", "--dataset", folder, *TINY, "--seed", "1", "--out", str(out)], capsys,
-              "in use by another qdd process", f"(pid {holder.pid})")
+              "in use by another qdd process", f"(pid {first.pid})")
+        fails(["evaluate", str(out)], capsys, "no distilled set")  # nothing to read yet, and nothing written
+        assert json.loads((out / "run.json").read_text())["config"]["seed"] == 0
     finally:
-        holder.kill(); holder.wait()
+        first.kill(); first.wait()
+    if not (out / "checkpoint.pt").exists():  # killed before writing any result: nothing to protect, the folder is free
+        assert main(["distill", "--dataset", folder, *TINY, "--seed", "1", "--out", str(out)]) == 0
+
+
+def test_threads_are_recorded_with_the_result(folder, tmp_path):
+    try: assert main(["distill", "--dataset", folder, *TINY, "--threads", "2", "--out", str(tmp_path)]) == 0
+    finally: torch.set_num_threads(1)
+    assert json.loads((tmp_path / "metrics.json").read_text())["threads"]["threads"] == 2
 
 
 def test_another_config_in_a_finished_folder_is_refused_the_same_config_resumes(folder, run, tmp_path, capsys):
