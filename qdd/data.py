@@ -256,12 +256,14 @@ def sample_per_class(labels: Tensor, # (N,) int64 labels
 # %% ../nbs/01_data.ipynb #f98dcfdd
 def crop_flip(x: Tensor, # (B, C, H, W) normalised images
               pad: int = 4, # padding on each side before the random crop
-              fill: Tensor|float = 0.0, # padding value, per channel (C,) or scalar
+              fill: Tensor|float|str = 0.0, # padding value, per channel (C,) or scalar, or "reflect" to mirror the edges
               generator: torch.Generator|None = None) -> Tensor:
     "Random pad-and-crop plus random horizontal flip of each image in the batch."
     B, C, H, W = x.shape
-    fill = torch.as_tensor(fill, dtype=x.dtype, device=x.device).reshape(-1, 1, 1).expand(C, H + 2*pad, W + 2*pad)
-    padded = fill.repeat(B, 1, 1, 1); padded[:, :, pad:pad+H, pad:pad+W] = x
+    if isinstance(fill, str): padded = torch.nn.functional.pad(x, (pad,) * 4, mode=fill)
+    else:
+        fill = torch.as_tensor(fill, dtype=x.dtype, device=x.device).reshape(-1, 1, 1).expand(C, H + 2*pad, W + 2*pad)
+        padded = fill.repeat(B, 1, 1, 1); padded[:, :, pad:pad+H, pad:pad+W] = x
     dy, dx = (torch.randint(0, 2*pad + 1, (2, B), generator=generator)).to(x.device)
     rows = (dy[:, None] + torch.arange(H, device=x.device))[:, None, :, None].expand(B, C, H, W + 2*pad)
     out = padded.gather(2, rows)
@@ -271,9 +273,8 @@ def crop_flip(x: Tensor, # (B, C, H, W) normalised images
     return out.gather(3, cols)
 
 def augment(ds: DataSet, x: Tensor, generator: torch.Generator|None = None) -> Tensor:
-    "`crop_flip` a batch of `ds` images, padding with black."
-    black = -torch.tensor(ds.mean) / torch.tensor(ds.std)
-    return crop_flip(x, fill=black, generator=generator)
+    "`crop_flip` a batch of `ds` images, padding by reflection as Wang et al.'s CIFAR-10 loader does."
+    return crop_flip(x, fill="reflect", generator=generator)
 
 # %% ../nbs/01_data.ipynb #ac425286
 def epoch_batches(n: int, # data set size
