@@ -13,8 +13,9 @@ from .data import DataSet, load_dataset
 from .distill import DistillConfig, Distiller, DivergenceError, load_matching, recipe
 
 # %% auto #0
-__all__ = ['LATE_EVALS', 'MNIST_Q', 'STUDIES', 'make_record', 'run_seed', 'toy_dataset', 'summarise', 'fisher_exact_p', 'compare',
-           'study_configs', 'run_study', 'read_study', 'fmt_stat', 'study_table', 'seed_table', 'main']
+__all__ = ['LATE_EVALS', 'MNIST_Q', 'MNIST_FOLDER', 'STUDIES', 'make_record', 'run_seed', 'toy_dataset', 'summarise',
+           'fisher_exact_p', 'compare', 'study_configs', 'run_study', 'read_study', 'fmt_stat', 'study_table',
+           'seed_table', 'resolve_dataset', 'main']
 
 # %% ../nbs/10_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -141,23 +142,43 @@ def seed_table(results: dict[str, list[dict]]) -> str:
 
 
 # %% ../nbs/10_seeds.ipynb #26e7d79a
-MNIST_Q = dict(dataset="mnist", model="qlenet", hermitian="trainable", val_size=5000)
+MNIST_Q = dict(dataset="mnist", model="qlenet", hermitian="trainable", val_size=5000, epochs=50, eval_every=2)
+MNIST_FOLDER = "mnist-50ep"  # the MNIST studies share one folder: a run they have in common runs once
 STUDIES = {
-    # which stabiliser: MNIST quantum LeNet, 50 epochs (collapses came at epochs 30-50 before), 3 seeds
-    "stabilisers": dict(base=dict(MNIST_Q, epochs=50, eval_every=2), seeds=[0, 1, 2], variants={
+    # which stabiliser: the quantum LeNet, 50 epochs (collapses came at epochs 20-50 in earlier runs), 3 seeds
+    "stabilisers": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2], variants={
         "faithful": {}, "alpha-frozen": dict(inner_frozen="alpha"),
         "alpha-frozen+lr-cap-1": dict(inner_frozen="alpha", lr_cap=1.0), "grad-clip-1": dict(grad_clip=1.0)}),
+    # does a non-trainable Hermitian stabilise? 5 seeds per mode, the paper's method
+    "hermitian": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2, 3, 4], variants={
+        "faithful": {}, "fixed": dict(hermitian="fixed"), "pauliz": dict(hermitian="pauliz")}),
+    # what training the circuit angles is worth (the authors' code froze them by accident)
+    "angles": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2], variants={
+        "faithful": {}, "frozen-angles": dict(train_pqc=False)}),
+    # the classical LeNet under the same protocol and budget
+    "lenet": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2], variants={"lenet": dict(model="lenet", hermitian=None)}),
+    # CIFAR-10's distill_lr for LeNet and the quantum LeNet: 0.02 (qdd so far) or 0.001 (Wang et al.'s AlexCifarNet recipe)
+    "cifar10-lr": dict(folder="cifar10-5ep", base=dict(dataset="cifar10", val_size=5000, epochs=5, eval_every=1), seeds=[0, 1, 2],
+                       variants={f"{m}-{lr}": dict(model=m, hermitian="trainable" if m == "qlenet" else None, distill_lr=lr)
+                                 for m in ("lenet", "qlenet") for lr in (0.02, 0.001)}),
 }
 
+def resolve_dataset(base: dict) -> dict:
+    "`base` with data set 'cifar10' read from the JPEG copy when the canonical files are not there."
+    if base.get("dataset") != "cifar10": return base
+    from qdd.paper import cifar10_source
+    return {**base, "dataset": cifar10_source()[0]}
+
 def main(argv=None) -> int:
-    "Run one shard of a named study: python -m qdd.seeds NAME [--root DIR] [--shard K/N] [--threads T]."
+    "Run one shard of a named study: python -m qdd.seeds NAME [--root DIR] [--shard K/N]."
     p = argparse.ArgumentParser(prog="python -m qdd.seeds", description="Run a seed study of qdd.seeds.STUDIES.")
     p.add_argument("study", choices=list(STUDIES)); p.add_argument("--root", default="runs/seeds")
     p.add_argument("--shard", default="0/1", help="K/N: every N-th run starting at K (default 0/1: all)")
     a = p.parse_args(argv)
-    k, n = (int(x) for x in a.shard.split("/"))
+    try: k, n = (int(x) for x in a.shard.split("/")); assert 0 <= k < n
+    except (ValueError, AssertionError): p.error(f"--shard takes K/N with 0 <= K < N, got {a.shard!r}")
     s = STUDIES[a.study]
-    res = run_study(s["base"], s["variants"], s["seeds"], Path(a.root)/a.study, shard=(k, n))
+    res = run_study(resolve_dataset(s["base"]), s["variants"], s["seeds"], Path(a.root)/s["folder"], shard=(k, n))
     print(study_table(res))
     return 0
 
