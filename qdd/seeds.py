@@ -13,9 +13,10 @@ from .data import DataSet, load_dataset
 from .distill import DistillConfig, Distiller, DivergenceError, load_matching, recipe
 
 # %% auto #0
-__all__ = ['LATE_EVALS', 'MNIST_Q', 'MNIST_FOLDER', 'STUDIES', 'make_record', 'run_seed', 'toy_dataset', 'summarise',
+__all__ = ['LATE_EVALS', 'ALPHA', 'MNIST_Q', 'MNIST_FOLDER', 'STUDIES', 'make_record', 'run_seed', 'toy_dataset', 'summarise',
            'fisher_exact_p', 'compare', 'study_configs', 'run_study', 'read_study', 'fmt_stat', 'study_table',
-           'seed_table', 'resolve_dataset', 'main']
+           'seed_table', 'verdict', 'final_val_acc', 'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main',
+           'study_report']
 
 # %% ../nbs/10_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -141,24 +142,66 @@ def seed_table(results: dict[str, list[dict]]) -> str:
     return "\n".join(rows) + "\n"
 
 
+# %% ../nbs/10_seeds.ipynb #2b9e33df
+ALPHA = 0.05  # significance level of every stated test
+
+def verdict(results: dict, a: str, b: str, key: str = "final_test_acc") -> str:
+    "One sentence: variant `a` against `b` over their common seeds, with the tests."
+    c = compare(results[a], results[b], key)
+    sig = "significant" if c["t_test_p"] < ALPHA else "not significant"
+    return (f"{a} minus {b}: {c['mean_diff']:+.2f} points (sd {c['sd_diff']:.2f} over {c['n']} paired seeds; paired t-test "
+            f"p = {c['t_test_p']:.3f}, {sig} at {ALPHA}); seeds with a collapse {c['collapsed'][0]}/{len(results[a])} vs "
+            f"{c['collapsed'][1]}/{len(results[b])} (Fisher exact p = {c['fisher_p']:.2f})")
+
+def final_val_acc(record: dict) -> float:
+    "Validation accuracy of a run's final state (its last evaluation)."
+    if not record["vals"]: raise ConfigError("this run has no validation accuracy: distil with --val-size > 0")
+    return record["vals"][-1][1]
+
+def choose_by_validation(results: dict, candidates=None) -> tuple[str, dict]:
+    "(best variant, variant -> mean final validation accuracy over seeds): the test set plays no part."
+    scores = {v: statistics.fmean(final_val_acc(r) for r in results[v]) for v in (candidates or results) if results[v]}
+    return max(scores, key=scores.get), scores
+
+# %% ../nbs/10_seeds.ipynb #5c7dca5b
+def curves_figure(results: dict, title: str = "", path: str|Path|None = None):
+    "One panel per variant: test accuracy of every seed against epoch (collapses marked), saved atomically as PNG."
+    import matplotlib.pyplot as plt
+    from qdd.core import atomic_write
+    names = [v for v, rs in results.items() if rs]
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8), sharey=True, squeeze=False)
+    for ax, v in zip(axes[0], names):
+        for r in results[v]:
+            line, = ax.plot(*zip(*r["evals"]), lw=1, label=f"seed {r['seed']}")
+            for c in r["collapses"]: ax.axvline(c["epoch"], color=line.get_color(), ls=":", lw=0.8)
+        ax.set_title(v, fontsize=9); ax.set_xlabel("epoch")
+    axes[0][0].set_ylabel("test accuracy (%)"); axes[0][-1].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10); fig.tight_layout()
+    if path is not None:
+        with atomic_write(path) as f: fig.savefig(f, format="png", dpi=120)
+    return fig
+
 # %% ../nbs/10_seeds.ipynb #26e7d79a
 MNIST_Q = dict(dataset="mnist", model="qlenet", hermitian="trainable", val_size=5000, epochs=50, eval_every=2)
 MNIST_FOLDER = "mnist-50ep"  # the MNIST studies share one folder: a run they have in common runs once
 STUDIES = {
     # which stabiliser: the quantum LeNet, 50 epochs (collapses came at epochs 20-50 in earlier runs), 3 seeds
-    "stabilisers": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2], variants={
+    "stabilisers": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2], compare=[("faithful", "alpha-frozen")],
+                        choose=[["alpha-frozen", "alpha-frozen+lr-cap-1", "grad-clip-1"]], variants={
         "faithful": {}, "alpha-frozen": dict(inner_frozen="alpha"),
         "alpha-frozen+lr-cap-1": dict(inner_frozen="alpha", lr_cap=1.0), "grad-clip-1": dict(grad_clip=1.0)}),
     # does a non-trainable Hermitian stabilise? 5 seeds per mode, the paper's method
-    "hermitian": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2, 3, 4], variants={
+    "hermitian": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2, 3, 4], compare=[("fixed", "faithful"), ("pauliz", "faithful")], variants={
         "faithful": {}, "fixed": dict(hermitian="fixed"), "pauliz": dict(hermitian="pauliz")}),
     # what training the circuit angles is worth (the authors' code froze them by accident)
-    "angles": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2], variants={
+    "angles": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2], compare=[("faithful", "frozen-angles")], variants={
         "faithful": {}, "frozen-angles": dict(train_pqc=False)}),
     # the classical LeNet under the same protocol and budget
-    "lenet": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2], variants={"lenet": dict(model="lenet", hermitian=None)}),
+    "lenet": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2], compare=[("faithful", "lenet")],
+                  variants={"faithful": {}, "lenet": dict(model="lenet", hermitian=None)}),
     # CIFAR-10's distill_lr for LeNet and the quantum LeNet: 0.02 (qdd so far) or 0.001 (Wang et al.'s AlexCifarNet recipe)
     "cifar10-lr": dict(folder="cifar10-5ep", base=dict(dataset="cifar10", val_size=5000, epochs=5, eval_every=1), seeds=[0, 1, 2],
+                       choose=[["lenet-0.02", "lenet-0.001"], ["qlenet-0.02", "qlenet-0.001"]],
                        variants={f"{m}-{lr}": dict(model=m, hermitian="trainable" if m == "qlenet" else None, distill_lr=lr)
                                  for m in ("lenet", "qlenet") for lr in (0.02, 0.001)}),
 }
@@ -181,6 +224,20 @@ def main(argv=None) -> int:
     res = run_study(resolve_dataset(s["base"]), s["variants"], s["seeds"], Path(a.root)/s["folder"], shard=(k, n))
     print(study_table(res))
     return 0
+
+# %% ../nbs/10_seeds.ipynb #5ef382c0
+def study_report(name: str, results: dict, budget: str = "") -> str:
+    "Markdown section of study `name`: tables, verdicts (final state and late mean) and validation choices."
+    s, out = STUDIES[name], [f"### {name}\n", budget, study_table(results), seed_table(results)]
+    for a, b in s.get("compare", []):
+        if len(results.get(a, [])) > 1 and len(results.get(b, [])) > 1:
+            out += [f"- final state: {verdict(results, a, b)}", f"- mean of the last {LATE_EVALS} evaluations: {verdict(results, a, b, 'late_test_acc')}"]
+    for candidates in s.get("choose", []):
+        if all(results.get(v) for v in candidates):
+            best, scores = choose_by_validation(results, candidates)
+            out.append(f"- chosen by validation among {', '.join(candidates)}: **{best}** (mean final validation accuracy "
+                       + ", ".join(f"{v} {x:.2f}%" for v, x in scores.items()) + ")")
+    return "\n".join(out) + "\n"
 
 # %% ../nbs/10_seeds.ipynb #4ae3ceef
 #| eval: false
