@@ -169,6 +169,7 @@ def curves_figure(results: dict, title: str = "", path: str|Path|None = None):
     import matplotlib.pyplot as plt
     from qdd.core import atomic_write
     names = [v for v, rs in results.items() if rs]
+    if not names: return None  # nothing finished yet
     fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8), sharey=True, squeeze=False)
     for ax, v in zip(axes[0], names):
         for r in results[v]:
