@@ -12,9 +12,9 @@ import torch
 
 # %% auto #0
 __all__ = ['MALLOC_SETTINGS', 'RESULT_FILES', 'QddError', 'ConfigError', 'seed_everything', 'make_generator', 'default_device',
-           'tune_malloc', 'configure_threads', 'data_root', 'cache_dir', 'atomic_write', 'save_torch', 'save_json',
-           'save_text', 'FileFormatError', 'load_file', 'RunFolderError', 'check_writable', 'claim_run_folder',
-           'code_version']
+           'tune_malloc', 'configure_threads', 'to_device', 'data_root', 'cache_dir', 'atomic_write', 'save_torch',
+           'save_json', 'save_text', 'FileFormatError', 'load_file', 'RunFolderError', 'check_writable',
+           'claim_run_folder', 'code_version']
 
 # %% ../nbs/00_core.ipynb #2e30c996
 class QddError(Exception):
@@ -77,6 +77,13 @@ def _parse_threads(value, name) -> int:
     except (TypeError, ValueError): n = 0
     if n < 1 or str(n) != str(value).strip(): raise ConfigError(f"{name} must be a positive integer, got {value!r}")
     return n
+
+# %% ../nbs/00_core.ipynb #d914b2de
+def to_device(t: torch.Tensor, device) -> torch.Tensor:
+    "`t` on `device`; from the CPU to a GPU through pinned memory without blocking the host."
+    device = torch.device(device)
+    if device.type != "cuda" or t.device == device: return t.to(device)
+    return t.pin_memory().to(device, non_blocking=True)
 
 # %% ../nbs/00_core.ipynb #0ad61077
 def data_root(root: str|Path|None = None # explicit root; overrides `$QDD_DATA`

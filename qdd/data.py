@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .core import QddError, ConfigError, cache_dir, data_root, save_torch
+from .core import QddError, ConfigError, cache_dir, data_root, save_torch, to_device
 
 # %% auto #0
 __all__ = ['DATASETS', 'DataError', 'DataSet', 'normalize', 'denormalize', 'canonical_name', 'channel_stats', 'load_dataset',
@@ -264,11 +264,11 @@ def crop_flip(x: Tensor, # (B, C, H, W) normalised images
     else:
         fill = torch.as_tensor(fill, dtype=x.dtype, device=x.device).reshape(-1, 1, 1).expand(C, H + 2*pad, W + 2*pad)
         padded = fill.repeat(B, 1, 1, 1); padded[:, :, pad:pad+H, pad:pad+W] = x
-    dy, dx = (torch.randint(0, 2*pad + 1, (2, B), generator=generator)).to(x.device)
+    dy, dx = to_device(torch.randint(0, 2*pad + 1, (2, B), generator=generator), x.device)
     rows = (dy[:, None] + torch.arange(H, device=x.device))[:, None, :, None].expand(B, C, H, W + 2*pad)
     out = padded.gather(2, rows)
     cols = (dx[:, None] + torch.arange(W, device=x.device))
-    flip = torch.rand(B, generator=generator).to(x.device) < 0.5
+    flip = to_device(torch.rand(B, generator=generator), x.device) < 0.5
     cols = torch.where(flip[:, None], cols.flip(1), cols)[:, None, None, :].expand(B, C, H, W)
     return out.gather(3, cols)
 

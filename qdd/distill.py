@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .core import QddError, ConfigError, code_version, configure_threads, default_device, make_generator, save_json, save_torch
+from .core import QddError, ConfigError, code_version, configure_threads, to_device, default_device, make_generator, save_json, save_torch
 from .data import DataSet, augment, canonical_name, epoch_batches, load_dataset, sample_per_class, show_per_class
 from .models import MODELS, count_executions, functional_forward, init_weights, make_model, trainable_params
 
@@ -367,7 +367,8 @@ def _w0(self: Distiller) -> dict:
 def _real_batch(self: Distiller):
     "The real batch of the current iteration (augmented for colour data), on the device."
     epoch, b = divmod(self.iteration, self.iters_per_epoch)
-    idx = epoch_batches(len(self.train_x), self.batch_size, stream(self.cfg.seed, "batches", epoch))[b].to(self.device)
+    idx = epoch_batches(len(self.train_x), self.batch_size, stream(self.cfg.seed, "batches", epoch))[b]
+    idx = to_device(idx, self.device)
     x, y = self.train_x[idx], self.train_y[idx]
     use_aug = self.cfg.augment if self.cfg.augment is not None else self.ds.in_channels == 3
     if use_aug: x = augment(self.ds, x, stream(self.cfg.seed, "augment", self.iteration))
