@@ -13,10 +13,10 @@ from .data import DataSet, load_dataset
 from .distill import DistillConfig, Distiller, DivergenceError, load_matching, recipe
 
 # %% auto #0
-__all__ = ['LATE_EVALS', 'ALPHA', 'MNIST_Q', 'MNIST_FOLDER', 'STUDIES', 'make_record', 'run_seed', 'toy_dataset', 'summarise',
-           'fisher_exact_p', 'compare', 'study_configs', 'run_study', 'read_study', 'fmt_stat', 'study_table',
-           'seed_table', 'verdict', 'final_val_acc', 'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main',
-           'study_report']
+__all__ = ['LATE_EVALS', 'ALPHA', 'MNIST_Q', 'MNIST_FOLDER', 'STUDIES', 'TABLE1_ROWS', 'make_record', 'run_seed', 'toy_dataset',
+           'summarise', 'fisher_exact_p', 'compare', 'study_configs', 'run_study', 'read_study', 'fmt_stat',
+           'study_table', 'seed_table', 'verdict', 'final_val_acc', 'choose_by_validation', 'curves_figure',
+           'resolve_dataset', 'main', 'study_report', 'table1_over_seeds']
 
 # %% ../nbs/10_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -239,6 +239,30 @@ def study_report(name: str, results: dict, budget: str = "") -> str:
             out.append(f"- chosen by validation among {', '.join(candidates)}: **{best}** (mean final validation accuracy "
                        + ", ".join(f"{v} {x:.2f}%" for v, x in scores.items()) + ")")
     return "\n".join(out) + "\n"
+
+# %% ../nbs/10_seeds.ipynb #ae74fb5c
+TABLE1_ROWS = [  # (label, model, Hermitian, study, variant, paper's number)
+    ("MNIST", "lenet", "-", "lenet", "lenet", 94.0), ("MNIST", "qlenet", "trainable", "hermitian", "faithful", 91.9),
+    ("MNIST", "qlenet", "fixed", "hermitian", "fixed", 91.9 - 1.8)]
+
+def _cell(s: dict) -> str:
+    return f"{fmt_stat(s)} ({', '.join(f'{v:.1f}' for v in s['values'])})" if s["n"] else "-"
+
+def table1_over_seeds(found: dict # study -> variant -> records, as run_study returns
+                     ) -> str:
+    "Markdown Table I from the seed studies: final and validation-selected accuracy per row, and the paper's number."
+    rows = ["| data set | model | Hermitian | seeds | final state: mean +- sd (each seed) | validation-selected | paper |",
+            "|---|---|---|---|---|---|---|"]
+    extra = []
+    if found.get("stabilisers") and all(found["stabilisers"].get(v) for v in STUDIES["stabilisers"]["choose"][0]):
+        best, _ = choose_by_validation(found["stabilisers"], STUDIES["stabilisers"]["choose"][0])
+        extra = [("MNIST", "qlenet", f"trainable, stabilised: {best} (beyond the paper)", "stabilisers", best, None)]
+    for label, model, herm, study, variant, paper in TABLE1_ROWS + extra:
+        recs = found.get(study, {}).get(variant, [])
+        if not recs: continue
+        sel = summarise(recs, "selected") if all(r["selected"] for r in recs) else dict(n=0)
+        rows.append(f"| {label} | {model} | {herm} | {len(recs)} | {_cell(summarise(recs))} | {_cell(sel)} | {paper or '-'} |")
+    return "\n".join(rows) + "\n"
 
 # %% ../nbs/10_seeds.ipynb #4ae3ceef
 #| eval: false
