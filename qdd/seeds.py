@@ -261,7 +261,7 @@ def table1_over_seeds(found: dict # study -> variant -> records, as run_study re
         recs = found.get(study, {}).get(variant, [])
         if not recs: continue
         sel = summarise(recs, "selected") if all(r["selected"] for r in recs) else dict(n=0)
-        rows.append(f"| {label} | {model} | {herm} | {len(recs)} | {_cell(summarise(recs))} | {_cell(sel)} | {paper or '-'} |")
+        rows.append(f"| {label} | {model} | {herm} | {len(recs)} | {_cell(summarise(recs))} | {_cell(sel)} | {f'{paper:.1f}' if paper else '-'} |")
     return "\n".join(rows) + "\n"
 
 # %% ../nbs/10_seeds.ipynb #4ae3ceef
