@@ -200,7 +200,9 @@ def claim_run_folder(out: str|Path, # the output folder; created if missing
     "Hold folder `out` for one run while the block runs: writable, locked against other processes, owned by one kind and config."
     out = check_writable(out, flag)
     lock_path = out/".qdd.lock"
-    with open(lock_path, "a+") as lock:  # closing the file releases the lock, also when the process is killed
+    try: lock = open(lock_path, "a+")
+    except OSError as e: raise RunFolderError(f"cannot open {lock_path} ({e.strerror}): pass another {flag}") from None
+    with lock:  # closing the file releases the lock, also when the process is killed
         try: fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise RunFolderError(f"{out} is in use by another qdd process{_holder(lock_path)}: wait for it to finish, "
