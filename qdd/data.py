@@ -249,7 +249,8 @@ def sample_per_class(labels: Tensor, # (N,) int64 labels
     picks = []
     for c in labels.unique().tolist():
         idx = (labels == c).nonzero().squeeze(1)
-        if len(idx) < k: raise ConfigError(f"class {c} has only {len(idx)} examples; cannot sample {k} per class")
+        if len(idx) < k: raise ConfigError(f"class {c} has only {len(idx)} examples; cannot sample {k} per class: "
+                                           "lower --train-subset (or, for a random-real baseline, --ipc or --steps)")
         picks.append(idx[torch.randperm(len(idx), generator=generator)[:k]])
     return torch.cat(picks)
 
