@@ -4,7 +4,7 @@ import torch
 
 from qdd.core import ConfigError
 from qdd.distill import Distiller, recipe
-from qdd.stability import (Probe, divergence_table, hermitian_eigenvalues, instrumented_run, scaled, stability_figures,
+from qdd.stability import (LossBlowUp, Probe, divergence_table, hermitian_eigenvalues, instrumented_run, scaled, stability_figures,
                            stability_sweep, stability_table)
 from helpers import toy_dataset
 
@@ -43,7 +43,7 @@ def test_nan_divergence_is_caught_recorded_and_counted():
 def test_a_loss_blow_up_stops_the_run_and_is_counted():
     probe = Probe(blowup=10.0)
     probe._check(0, 2.0, True)
-    with pytest.raises(Exception, match="first-epoch mean"):
+    with pytest.raises(LossBlowUp, match="first-epoch mean"):
         probe._check(1, 25.0, False)
     assert probe.blowups == [1]
     keep_going = Probe(stop_on_blowup=False)
