@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 from .core import QddError, ConfigError, code_version, configure_threads, to_device, default_device, make_generator, save_json, save_torch
@@ -23,8 +24,7 @@ __all__ = ['HERMITIAN_MODES', 'INIT_MODES', 'PRESETS', 'MODEL_PRESETS', 'CLI_FLA
            'recipe', 'flag_of', 'validate', 'model_kwargs', 'stream', 'softplus_inverse', 'init_synthetic', 'unroll',
            'fresh_params', 'accuracy', 'DistilledSetError', 'DistilledSet', 'build_model', 'save_distilled',
            'load_distilled', 'DivergenceError', 'config_diff', 'describe_diff', 'load_matching', 'load_checkpoint',
-           'prepare_data', 'split_validation', 'Distiller', 'step', 'heldout_seed', 'evaluate_splits', 'evaluate_now',
-           'run', 'result', 'distill', 'show_distilled', 'plot_lrs']
+           'prepare_data', 'split_validation', 'Distiller', 'heldout_seed', 'distill', 'show_distilled', 'plot_lrs']
 
 # %% ../nbs/04_distill.ipynb #7bc533f2
 HERMITIAN_MODES = ("trainable", "fixed", "pauliz")
@@ -357,6 +357,7 @@ class Distiller:
     def checkpoint_path(self): return self.out/"checkpoint.pt" if self.out else None
 
 # %% ../nbs/04_distill.ipynb #a2a3d435
+@patch
 def _w0(self: Distiller) -> dict:
     "Initial weights of this iteration: the fixed w0, or a fresh init from the iteration's stream."
     if self.cfg.init == "random":
@@ -364,6 +365,7 @@ def _w0(self: Distiller) -> dict:
     else: self.model.load_state_dict(self.w0_state)
     return fresh_params(self.model)
 
+@patch
 def _real_batch(self: Distiller):
     "The real batch of the current iteration (augmented for colour data), on the device."
     epoch, b = divmod(self.iteration, self.iters_per_epoch)
@@ -374,9 +376,8 @@ def _real_batch(self: Distiller):
     if use_aug: x = augment(self.ds, x, stream(self.cfg.seed, "augment", self.iteration))
     return x, y
 
-Distiller._w0, Distiller._real_batch = _w0, _real_batch
-
 # %% ../nbs/04_distill.ipynb #1fd6aacc
+@patch
 def step(self: Distiller) -> float:
     "One outer iteration; returns the outer loss. Raises `DivergenceError` (state untouched) on NaN/inf."
     t0, epoch = time.perf_counter(), self.iteration // self.iters_per_epoch
@@ -398,18 +399,18 @@ def step(self: Distiller) -> float:
     self.iteration += 1
     return value
 
+@patch
 def _to_host(self: Distiller, loss: Tensor) -> list:
     "[loss, loss finite, image gradients finite, lr gradients finite]: the iteration's one wait for the device."
     checks = [torch.isfinite(t).all() for t in (loss, self.images.grad, self.raw_lrs.grad)]
     return torch.stack([loss.detach().float(), *(c.float() for c in checks)]).tolist()
-
-Distiller.step, Distiller._to_host = step, _to_host
 
 # %% ../nbs/04_distill.ipynb #503bc95d
 def heldout_seed(seed: int, k: int) -> int:
     "Seed of the k-th held-out init of a random-init run (a stream distillation never draws from)."
     return int(torch.randint(2**62, (1,), generator=stream(seed, "heldout", k)))
 
+@patch
 def evaluate_splits(self: Distiller, splits: list) -> list[float]:
     "Accuracy (percent) on each (x, y) of `splits` after replaying the current distilled steps; mean over held-out inits if random."
     seeds = [None] if self.cfg.init == "fixed" else [heldout_seed(self.cfg.seed, k) for k in range(self.cfg.eval_inits)]
@@ -422,16 +423,17 @@ def evaluate_splits(self: Distiller, splits: list) -> list[float]:
         accs += torch.tensor([accuracy(self.model, params, x, y) for x, y in splits])
     return (accs / len(seeds)).tolist()
 
+@patch
 def evaluate_now(self: Distiller, max_test: int|None = None) -> float:
     "Test accuracy (percent) after replaying the current distilled steps; mean over held-out inits if random."
     return self.evaluate_splits([(self.ds.test_x[:max_test].to(self.device), self.ds.test_y[:max_test].to(self.device))])[0]
 
-Distiller.evaluate_splits, Distiller.evaluate_now = evaluate_splits, evaluate_now
-
 # %% ../nbs/04_distill.ipynb #bb842c58
+@patch
 def _save_checkpoint(self: Distiller):
     if self.checkpoint_path: save_torch(_checkpoint_state(self), self.checkpoint_path)
 
+@patch
 def _resume(self: Distiller):
     state = load_checkpoint(self.checkpoint_path, self.cfg) if self.checkpoint_path else None
     if state is None: return
@@ -445,11 +447,10 @@ def _resume(self: Distiller):
     self.best = state.get("best")
     for key in ("val", "collapses", "recent_losses"): self.history.setdefault(key, [])  # checkpoints from before these existed
 
-Distiller._save_checkpoint, Distiller._resume = _save_checkpoint, _resume
-
 # %% ../nbs/04_distill.ipynb #37a27574
 COLLAPSE_FACTOR, COLLAPSE_WINDOW = 3.0, 100  # a collapse: outer loss > 3x the median of the previous 100 iterations
 
+@patch
 def _watch_collapse(self: Distiller, loss: float):
     "Record a collapse without NaN: an outer loss far above its running median (consecutive iterations make one event)."
     recent, events = self.history["recent_losses"], self.history["collapses"]
@@ -460,6 +461,7 @@ def _watch_collapse(self: Distiller, loss: float):
         else: events.append(dict(start=self.iteration, end=self.iteration, epoch=epoch, peak=loss, median=median))
     recent.append(loss); del recent[:-COLLAPSE_WINDOW]
 
+@patch
 def _end_of_epoch(self: Distiller, bar):
     "Record the epoch's mean loss and, when due, the test and validation accuracy (keeping the best state by validation)."
     epoch, losses = self.iteration // self.iters_per_epoch, self.history["epoch_losses"]
@@ -473,6 +475,7 @@ def _end_of_epoch(self: Distiller, bar):
     if not bar.disable: bar.write(f"epoch {epoch}: loss {self.history['loss'][-1][1]:.4f}, test accuracy {test_acc:.2f}%"
                                   + (f", validation {val[0]:.2f}%" if val else ""))
 
+@patch
 def _keep_if_best(self: Distiller, epoch: int, val_acc: float, test_acc: float):
     "Record the validation accuracy; keep this state if it is the best so far (the test accuracy rides along, unseen)."
     self.history["val"].append((epoch, val_acc))
@@ -480,6 +483,7 @@ def _keep_if_best(self: Distiller, epoch: int, val_acc: float, test_acc: float):
         self.best = dict(epoch=epoch, iteration=self.iteration, val_acc=val_acc, test_acc=test_acc,
                          images=self.images.detach().cpu().clone(), raw_lrs=self.raw_lrs.detach().cpu().clone())
 
+@patch
 def run(self: Distiller, progress: bool = True, stop_after: int|None = None, on_step=None) -> DistilledSet:
     "Distil to the end (resuming if a checkpoint exists) and return the distilled set; `on_step(self, loss)` after each step."
     self._resume()
@@ -498,9 +502,8 @@ def run(self: Distiller, progress: bool = True, stop_after: int|None = None, on_
     bar.close()
     return self.result()
 
-Distiller._watch_collapse, Distiller._end_of_epoch, Distiller._keep_if_best, Distiller.run = _watch_collapse, _end_of_epoch, _keep_if_best, run
-
 # %% ../nbs/04_distill.ipynb #875e050e
+@patch
 def result(self: Distiller, selected: bool = False # the state the validation split selected instead of the last one
           ) -> DistilledSet:
     "The current learned data (or the validation-selected state) as a `DistilledSet`."
@@ -519,8 +522,6 @@ def result(self: Distiller, selected: bool = False # the state the validation sp
 
 def _best_summary(best: dict|None) -> dict|None:
     return None if best is None else {k: v for k, v in best.items() if k not in ("images", "raw_lrs")}
-
-Distiller.result = result
 
 # %% ../nbs/04_distill.ipynb #26d807b5
 def distill(cfg: DistillConfig, # what to distil, see `recipe`
