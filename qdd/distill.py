@@ -14,7 +14,8 @@ from torch import Tensor
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .core import QddError, ConfigError, code_version, configure_threads, to_device, default_device, make_generator, save_json, save_torch
+from .core import (QddError, ConfigError, FileFormatError, RESULT_FILES, claim_run_folder, code_version, configure_threads,
+                      load_file, to_device, default_device, make_generator, save_json, save_torch)
 from .data import DataSet, augment, canonical_name, epoch_batches, load_dataset, sample_per_class, show_per_class
 from .models import MODELS, count_executions, functional_forward, init_weights, make_model, trainable_params
 
@@ -85,7 +86,8 @@ def recipe(dataset: str, preset: str|None = None, **overrides) -> DistillConfig:
     name = preset or preset_for(dataset)
     if name not in PRESETS: raise ConfigError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
     model_preset = MODEL_PRESETS.get((name, overrides.get("model", "lenet")), {})
-    return validate(DistillConfig(dataset=dataset, **{**PRESETS[name], **model_preset, **overrides}))
+    # an image folder is recorded by its absolute path, so a relative path cannot resume against another folder
+    return validate(DistillConfig(dataset=canonical_name(dataset), **{**PRESETS[name], **model_preset, **overrides}))
 
 # %% ../nbs/04_distill.ipynb #e78e9e3b
 CLI_FLAGS = ("dataset", "model", "hermitian", "init", "steps", "passes", "ipc", "distill_lr", "lr", "epochs", "batch_size",
@@ -223,8 +225,6 @@ def build_model(dset: DistilledSet, seed: int|None = None, torch_device=None, **
     return model.to(torch_device or "cpu")
 
 # %% ../nbs/04_distill.ipynb #57a515f5
-from .core import FileFormatError, load_file  # the safe reader (weights_only); here, not above, to keep this cell's edit self-contained
-
 DISTILLED_FORMAT = "qdd.distilled/1"
 
 def save_distilled(dset: DistilledSet, path: str|Path):
@@ -302,7 +302,7 @@ def prepare_data(cfg: DistillConfig, ds: DataSet|None = None) -> DataSet:
     ds = ds if ds is not None else load_dataset(cfg.dataset)
     if cfg.train_subset is None: return ds
     per_class = cfg.train_subset // ds.n_classes
-    if per_class < 1: raise ConfigError(f"train_subset must be >= {ds.n_classes} (one image per class), got {cfg.train_subset}")
+    if per_class < 1: raise ConfigError(f"--train-subset must be >= {ds.n_classes} (one image per class), got {cfg.train_subset}")
     idx = sample_per_class(ds.train_y, per_class, stream(cfg.seed, "subset"))
     return dataclasses.replace(ds, train_x=ds.train_x[idx], train_y=ds.train_y[idx])
 
@@ -524,13 +524,26 @@ def _best_summary(best: dict|None) -> dict|None:
     return None if best is None else {k: v for k, v in best.items() if k not in ("images", "raw_lrs")}
 
 # %% ../nbs/04_distill.ipynb #26d807b5
+def _adopt(cfg: DistillConfig):
+    "`claim_run_folder`'s test for result files written before run records existed: ours if their configs match `cfg`."
+    def ours(folder: Path) -> bool:
+        for p in (Path(folder)/n for n in RESULT_FILES if (Path(folder)/n).exists()):
+            try: rec = load_file(p, "result file", f"move {p} away or use another folder", keys=("config",))
+            except FileFormatError: return False
+            if config_diff(rec["config"], cfg, EXTENSIBLE): return False
+        return True
+    return ours
+
 def distill(cfg: DistillConfig, # what to distil, see `recipe`
             out: str|Path|None = None, # folder for checkpoint.pt and distilled.pt; None keeps nothing on disk
             ds: DataSet|None = None, # an already loaded data set (default: load cfg.dataset)
             progress: bool = True, device=None) -> DistilledSet:
-    "Run (or resume) a distillation and return its `DistilledSet`, saved as `out`/distilled.pt."
-    dset = Distiller(cfg, ds, out, device).run(progress)
-    if out is not None: save_distilled(dset, Path(out)/"distilled.pt")
+    "Run (or resume) a distillation and return its `DistilledSet`, saved as `out`/distilled.pt (the folder held meanwhile)."
+    if out is None: return Distiller(cfg, ds, None, device).run(progress)
+    differs = lambda saved: describe_diff(config_diff(saved, cfg, EXTENSIBLE))
+    with claim_run_folder(out, "distill", asdict(cfg), differs=differs, adopt=_adopt(cfg)):
+        dset = Distiller(cfg, ds, out, device).run(progress)
+        save_distilled(dset, Path(out)/"distilled.pt")
     return dset
 
 # %% ../nbs/04_distill.ipynb #412797f3

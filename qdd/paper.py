@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .core import ConfigError, data_root
+from .core import ConfigError, data_root, load_file
 
 # %% auto #0
 __all__ = ['PAPER_ACC', 'PAPER_NOTE', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'TRAIN_SIZES', 'Run', 'cifar10_source',
@@ -42,7 +42,7 @@ class Run:
         "Finished with these parameters, and after every run it reads last finished."
         path = self.folder(runs_dir)/"metrics.json"
         if not path.exists(): return False
-        recorded = json.loads(path.read_text()).get("params") or {}
+        recorded = load_file(path, "metrics file", f"delete {path} to rerun {self.name}").get("params") or {}
         inputs = [Path(runs_dir)/a/"metrics.json" for a in self.after]
         fresh = all(not p.exists() or p.stat().st_mtime <= path.stat().st_mtime for p in inputs)
         return fresh and all(self.params.get(k, v) == v for k, v in recorded.items())
@@ -156,6 +156,9 @@ def reproduce(profile: str = "paper", runs_dir=None, results_dir=None, nbs_dir=N
     repo = Path(__file__).resolve().parent.parent
     runs_dir = Path(runs_dir or repo/"runs"/profile); nbs_dir = Path(nbs_dir or repo/"nbs"/"paper")
     results_dir = Path(results_dir or (repo/"results" if profile == "paper" else runs_dir/"results"))
+    if not nbs_dir.is_dir():
+        raise ConfigError(f"{nbs_dir} is missing: the paper's notebooks come with a checkout, not with the installed package; "
+                          "clone the repository and run ./reproduce.sh paper there")
     phases, failed = profile_phases(profile, epochs), []
     if only:
         picked = {r.name for r in _select([r for p in phases for r in p], only)}

@@ -281,7 +281,8 @@ def _check_pqc_args(n_qubits, n_layers, hermitian, dtype, backend, device, shots
     if backend == "torch" and (shots is not None or device != "default.qubit"):
         raise ConfigError("device and shots apply to backend='pennylane'; the torch engine is exact (drop them or set backend='pennylane')")
     if backend == "torch" and n_qubits > MAX_TORCH_QUBITS:
-        raise ConfigError(f"the torch engine stores 2^n x 2^n matrices; use n_qubits <= {MAX_TORCH_QUBITS} or backend='pennylane'")
+        raise ConfigError(f"the torch engine stores 2^n x 2^n matrices: use n_qubits (--n-qubits) <= {MAX_TORCH_QUBITS}, or "
+                          "backend='pennylane' (qdd evaluate --backend pennylane:DEVICE) to replay on a PennyLane device")
     if hermitians is not None and hermitian == "pauliz": raise ConfigError("hermitians= conflicts with hermitian='pauliz': use 'fixed' or 'trainable'")
     if hermitians is not None: check_hermitians(hermitians, n_qubits)
 

@@ -8,7 +8,7 @@ import argparse, dataclasses, json, math, statistics, sys
 from dataclasses import asdict
 from pathlib import Path
 
-from .core import ConfigError, code_version, save_json, save_text
+from .core import ConfigError, code_version, load_file, save_json, save_text
 from .data import DataSet, load_dataset
 from .distill import DistillConfig, Distiller, DivergenceError, load_matching, recipe
 
@@ -112,7 +112,7 @@ def read_study(root: str|Path, variants) -> dict[str, list[dict]]:
     out = {}
     for v in variants:
         paths = sorted((Path(root)/v).glob("seed*/record.json"), key=lambda p: int(p.parent.name[4:]))
-        out[v] = [json.loads(p.read_text()) for p in paths]
+        out[v] = [load_file(p, "seed record", f"delete {p} to rerun that seed") for p in paths]
     return out
 
 # %% ../nbs/10_seeds.ipynb #890e39f5
