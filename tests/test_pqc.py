@@ -158,7 +158,7 @@ def test_seeded_reset_is_reproducible():
     (dict(backend="pennylane", shots=0), "positive integer"),
     (dict(dtype=torch.float32), "dtype"),
     (dict(n_qubits=0), "positive integer"),
-    (dict(n_qubits=11), "n_qubits <= 10"),
+    (dict(n_qubits=11), "(--n-qubits) <= 10"),
     (dict(hermitians=torch.tensor([[0, 1], [0, 0]]).repeat(6, 1, 1)), "not Hermitian"),
     (dict(hermitians=torch.eye(2).repeat(5, 1, 1)), "shape (6, 2, 2)"),
     (dict(hermitian="pauliz", hermitians=torch.eye(2).repeat(6, 1, 1)), "conflicts"),
