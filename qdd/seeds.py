@@ -14,9 +14,9 @@ from .distill import DistillConfig, Distiller, DivergenceError, load_matching, r
 
 # %% auto #0
 __all__ = ['LATE_EVALS', 'ALPHA', 'MNIST_Q', 'MNIST_FOLDER', 'STUDIES', 'TABLE1_ROWS', 'make_record', 'run_seed', 'toy_dataset',
-           'summarise', 'fisher_exact_p', 'compare', 'study_configs', 'run_study', 'read_study', 'fmt_stat',
-           'study_table', 'seed_table', 'verdict', 'final_val_acc', 'choose_by_validation', 'curves_figure',
-           'resolve_dataset', 'main', 'study_report', 'table1_over_seeds']
+           'summarise', 'fisher_exact_p', 'compare', 'study_configs', 'run_study', 'read_study', 'archive_records',
+           'restore_records', 'fmt_stat', 'study_table', 'seed_table', 'verdict', 'final_val_acc',
+           'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main', 'study_report', 'table1_over_seeds']
 
 # %% ../nbs/10_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -114,6 +114,21 @@ def read_study(root: str|Path, variants) -> dict[str, list[dict]]:
         paths = sorted((Path(root)/v).glob("seed*/record.json"), key=lambda p: int(p.parent.name[4:]))
         out[v] = [load_file(p, "seed record", f"delete {p} to rerun that seed") for p in paths]
     return out
+
+# %% ../nbs/10_seeds.ipynb #ef162e93
+def archive_records(root: str|Path, archive: str|Path) -> int:
+    "Copy every finished record under `root` (<variant>/seed<k>/record.json) to `archive`/<variant>/seed<k>.json."
+    paths = sorted(Path(root).glob("*/seed*/record.json"))
+    for p in paths: save_text(p.read_text(), Path(archive)/p.parent.parent.name/f"{p.parent.name}.json")
+    return len(paths)
+
+def restore_records(archive: str|Path, root: str|Path) -> int:
+    "Put archived records back under `root` where no record is; returns how many were restored."
+    n = 0
+    for p in sorted(Path(archive).glob("*/seed*.json")):
+        target = Path(root)/p.parent.name/p.stem/"record.json"
+        if not target.exists(): save_text(p.read_text(), target); n += 1
+    return n
 
 # %% ../nbs/10_seeds.ipynb #890e39f5
 def fmt_stat(s: dict) -> str:
