@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .core import ConfigError, default_device, save_json
 from .data import DataSet, augment, epoch_batches
 from .distill import DistilledSet, Distiller, accuracy, build_model, distill, load_matching, recipe, stream
-from .evaluate import evaluate_distilled, random_real_baseline, replay
+from .evaluate import adam_batches, evaluate_distilled, random_real_baseline, replay
 from .models import count_executions, functional_forward
 from .pqc import PQC
 
@@ -84,15 +84,6 @@ def training_cost(samples: int, pqc: PQC, shots: int = 1000) -> dict:
                 shots_hw_input_grad=hw_in * shots)
 
 # %% ../nbs/07_cost.ipynb #e1a7a054
-def _train_batch(model, opt, ds, idx, colour, gen, device) -> int:
-    "One Adam step on the batch `idx`; returns its circuit executions."
-    x = ds.train_x[idx]
-    if colour: x = augment(ds, x, gen)
-    before = count_executions(model)
-    loss = F.cross_entropy(model(x.to(device)), ds.train_y[idx].to(device))
-    opt.zero_grad(); loss.backward(); opt.step()
-    return count_executions(model) - before
-
 def _test_acc(model, ds, max_test, device) -> float:
     n = len(ds.test_x) if max_test is None else min(max_test, len(ds.test_x))
     return accuracy(model, None, ds.test_x[:n].to(device), ds.test_y[:n].to(device))
@@ -106,14 +97,10 @@ def training_curve(model, # trained in place (e.g. `build_model(dset)`: the dist
     "Full-data Adam training with (batches, samples, executions, seconds, test accuracy) every `eval_every` batches."
     if eval_every < 1: raise ConfigError(f"eval_every must be >= 1 batch, got {eval_every}")
     device = torch.device(device or default_device()); model.to(device)
-    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     points, batches, samples, executions, seconds = [(0, 0, 0, 0.0, _test_acc(model, ds, max_test, device))], 0, 0, 0, 0.0
-    for epoch in tqdm(range(epochs), disable=not progress, desc="full training"):
-        for i, idx in enumerate(epoch_batches(len(ds.train_x), batch_size, stream(seed, "full-batches", epoch))):
-            t0 = time.perf_counter()
-            executions += _train_batch(model, opt, ds, idx, ds.in_channels == 3, stream(seed, f"full-augment-{epoch}", i), device)
-            batches, samples, seconds = batches + 1, samples + len(idx), seconds + time.perf_counter() - t0
-            if batches % eval_every == 0: points.append((batches, samples, executions, seconds, _test_acc(model, ds, max_test, device)))
+    for _, _, n, execs, secs in adam_batches(model, ds, epochs, batch_size, lr, seed, device, progress):  # train_full's loop
+        batches, samples, executions, seconds = batches + 1, samples + n, executions + execs, seconds + secs
+        if batches % eval_every == 0: points.append((batches, samples, executions, seconds, _test_acc(model, ds, max_test, device)))
     if points[-1][0] != batches: points.append((batches, samples, executions, seconds, _test_acc(model, ds, max_test, device)))
     keys = ("batches", "samples", "executions", "seconds", "test_acc")
     return dict(curve=[dict(zip(keys, p)) for p in points], test_acc=points[-1][-1], samples=samples, executions=executions,

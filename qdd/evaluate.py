@@ -18,7 +18,8 @@ from .distill import (DistilledSet, DistilledSetError, accuracy, build_model, fr
 from .models import count_executions, make_model
 
 # %% auto #0
-__all__ = ['LR_GRID', 'replay', 'check_matches', 'evaluate_distilled', 'random_real_set', 'random_real_baseline', 'train_full']
+__all__ = ['LR_GRID', 'replay', 'check_matches', 'evaluate_distilled', 'random_real_set', 'random_real_baseline', 'adam_batches',
+           'train_full']
 
 # %% ../nbs/05_evaluate.ipynb #65767782
 def replay(dset: DistilledSet, model) -> dict:
@@ -131,22 +132,27 @@ def random_real_baseline(dset_like: DistilledSet, ds: DataSet|None = None, n_ini
     return {**out, "baseline": "random", "lr": best, "lr_grid_val_acc": scores}
 
 # %% ../nbs/05_evaluate.ipynb #d9036473
+def adam_batches(model, ds: DataSet, epochs: int, batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
+                 device=None, progress: bool = False):
+    "Train `model` in place on `ds` with Adam, yielding (epoch, last of its epoch, images, executions, seconds) per batch."
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    for epoch in tqdm(range(epochs), disable=not progress, desc="full training"):
+        batches = epoch_batches(len(ds.train_x), batch_size, stream(seed, "full-batches", epoch))
+        for i, idx in enumerate(batches):
+            t0, before, x = time.perf_counter(), count_executions(model), ds.train_x[idx]
+            if ds.in_channels == 3: x = augment(ds, x, stream(seed, f"full-augment-{epoch}", i))
+            loss = F.cross_entropy(model(x.to(device)), ds.train_y[idx].to(device))
+            opt.zero_grad(); loss.backward(); opt.step()
+            yield epoch, i == len(batches) - 1, len(idx), count_executions(model) - before, time.perf_counter() - t0
+
 def train_full(model, ds: DataSet, epochs: int = 5, batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
                device=None, progress: bool = True) -> dict:
-    "Train `model` in place on all of `ds` with Adam; return metrics with test accuracy and executions."
+    "Train `model` in place on all of `ds` with Adam; return metrics with test accuracy (per epoch) and executions."
     device = torch.device(device or default_device()); model.to(device)
     x_test, y_test = _test_split(ds, None, device)
-    acc_init, t0 = accuracy(model, None, x_test, y_test), time.perf_counter()
-    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
-    colour, curve, executions = ds.in_channels == 3, [], 0
-    for epoch in tqdm(range(epochs), disable=not progress, desc="full training"):
-        before = count_executions(model)  # training passes only: the test evaluations below are not training cost
-        for i, idx in enumerate(epoch_batches(len(ds.train_x), batch_size, stream(seed, "full-batches", epoch))):
-            xb = ds.train_x[idx]
-            if colour: xb = augment(ds, xb, stream(seed, f"full-augment-{epoch}", i))
-            loss = F.cross_entropy(model(xb.to(device)), ds.train_y[idx].to(device))
-            opt.zero_grad(); loss.backward(); opt.step()
-        executions += count_executions(model) - before
-        curve.append((epoch + 1, accuracy(model, None, x_test, y_test)))
+    acc_init, t0, curve, executions = accuracy(model, None, x_test, y_test), time.perf_counter(), [], 0
+    for epoch, last, _, execs, _ in adam_batches(model, ds, epochs, batch_size, lr, seed, device, progress):
+        executions += execs  # training passes only: the test evaluations are not training cost
+        if last: curve.append((epoch + 1, accuracy(model, None, x_test, y_test)))
     return dict(test_acc=curve[-1][1], test_acc_init=acc_init, curve=curve, baseline="full", epochs=epochs,
                 train_circuit_executions=executions, train_seconds=time.perf_counter() - t0)
