@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .core import QddError, ConfigError, FileFormatError, claim_run_folder, code_version, configure_threads, load_file, save_json
+from .core import QddError, ConfigError, FileFormatError, claim_run_folder, code_version, configure_threads, load_file, save_json, versions
 from .data import DATASETS, canonical_name, load_dataset
 from .distill import (DistillConfig, Distiller, EXTENSIBLE, FIELD_DEFAULTS, PRESETS, flag_of, load_distilled, model_kwargs,
                          prepare_data, recipe, save_distilled)
@@ -18,20 +18,11 @@ from .evaluate import evaluate_distilled, random_real_baseline, train_full
 from .models import MODELS, make_model
 
 # %% auto #0
-__all__ = ['COUNT', 'EVERY', 'RATE', 'SEED', 'SHOWN', 'EXAMPLES', 'NOT_FOR', 'COMMANDS', 'versions', 'command_line', 'parser',
+__all__ = ['COUNT', 'EVERY', 'RATE', 'SEED', 'SHOWN', 'EXAMPLES', 'NOT_FOR', 'COMMANDS', 'command_line', 'parser',
            'config_from_args', 'check_dataset', 'Interrupted', 'run_interruptibly', 'run_warnings', 'cmd_distill',
            'cmd_evaluate', 'baseline_config', 'cmd_baseline', 'main']
 
 # %% ../nbs/08_cli.ipynb #2fd6c68a
-def versions() -> dict:
-    "Versions of python and of the packages a result depends on."
-    import platform, numpy, torch, torchvision
-    out = dict(python=platform.python_version(), torch=torch.__version__, torchvision=torchvision.__version__,
-               numpy=numpy.__version__, qdd=code_version())
-    try: import pennylane; out["pennylane"] = pennylane.__version__
-    except ImportError: pass
-    return out
-
 def command_line(argv) -> str:
     "The shell command that reproduces this invocation."
     return shlex.join(["qdd", *argv])

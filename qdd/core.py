@@ -14,7 +14,7 @@ import torch
 __all__ = ['MALLOC_SETTINGS', 'RESULT_FILES', 'QddError', 'ConfigError', 'seed_everything', 'make_generator', 'default_device',
            'tune_malloc', 'configure_threads', 'to_device', 'data_root', 'cache_dir', 'atomic_write', 'save_torch',
            'save_json', 'save_text', 'FileFormatError', 'load_file', 'RunFolderError', 'check_writable',
-           'claim_run_folder', 'code_version']
+           'claim_run_folder', 'code_version', 'versions']
 
 # %% ../nbs/00_core.ipynb #2e30c996
 class QddError(Exception):
@@ -223,3 +223,13 @@ def code_version() -> str:
         dirty = "+dirty" if git("status", "--porcelain", "--", "qdd").stdout.strip() else ""
         return f"{version}+g{sha.stdout.strip()}{dirty}"
     except (OSError, subprocess.SubprocessError): return version
+
+# %% ../nbs/00_core.ipynb #e25a218d
+def versions() -> dict:
+    "Versions of python and of the packages a result depends on."
+    import platform, torchvision
+    out = dict(python=platform.python_version(), torch=torch.__version__, torchvision=torchvision.__version__,
+               numpy=np.__version__, qdd=code_version())
+    try: import pennylane; out["pennylane"] = pennylane.__version__
+    except ImportError: pass
+    return out
