@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from .core import QddError, ConfigError, FileFormatError, claim_run_folder, code_version, configure_threads, load_file, save_json, versions
 from .data import DATASETS, canonical_name, load_dataset
-from .distill import (DistillConfig, Distiller, EXTENSIBLE, FIELD_DEFAULTS, PRESETS, flag_of, load_distilled, model_kwargs,
+from .distill import (HERMITIAN_MODES, INIT_MODES, DistillConfig, Distiller, EXTENSIBLE, FIELD_DEFAULTS, PRESETS, flag_of, load_distilled, model_kwargs,
                          prepare_data, recipe, save_distilled)
 from .evaluate import evaluate_distilled, random_real_baseline, train_full
 from .models import MODELS, make_model
@@ -65,10 +65,10 @@ def _distill_flags(p: argparse.ArgumentParser, baseline: bool = False):
     p.add_argument("--dataset", required=True, help="mnist, fashion_mnist, cifar10 or imagefolder:PATH (a relative PATH is "
                    "resolved against the current folder, else $QDD_DATA, and recorded absolute)")
     p.add_argument("--model", required=True, choices=list(MODELS))
-    p.add_argument("--hermitian", choices=["trainable", "fixed", "pauliz"], help=f"qlenet observables ({_default('hermitian')})")
+    p.add_argument("--hermitian", choices=list(HERMITIAN_MODES), help=f"qlenet observables ({_default('hermitian')})")
     p.add_argument("--frozen-pqc", action="store_true", help="qlenet: freeze the circuit angles (the original code's defect)")
     p.add_argument("--preset", choices=list(PRESETS), help="recipe the defaults come from (default: mnist for grey images, cifar10 for colour)")
-    p.add_argument("--init", choices=["fixed", "random"], help=f"one fixed w0 or a fresh one every iteration ({_default('init')})")
+    p.add_argument("--init", choices=list(INIT_MODES), help=f"one fixed w0 or a fresh one every iteration ({_default('init')})")
     full = " (--kind full: default 5)" if baseline else ""
     for flag, typ, what in (("--steps", COUNT, "distilled batches S"), ("--passes", COUNT, "passes E over them"),
                             ("--ipc", COUNT, "images per class per step"), ("--epochs", COUNT, "epochs over the real data"),

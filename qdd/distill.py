@@ -17,18 +17,18 @@ from tqdm.auto import tqdm
 from .core import (QddError, ConfigError, FileFormatError, RESULT_FILES, claim_run_folder, code_version, configure_threads,
                       load_file, to_device, default_device, make_generator, save_json, save_torch)
 from .data import DataSet, augment, canonical_name, epoch_batches, load_dataset, sample_per_class, show_per_class
+from .pqc import HERMITIAN_MODES  # one source: the circuit's own list
 from .models import MODELS, count_executions, functional_forward, init_weights, make_model, trainable_params
 
 # %% auto #0
-__all__ = ['HERMITIAN_MODES', 'INIT_MODES', 'PRESETS', 'MODEL_PRESETS', 'CLI_FLAGS', 'DISTILLED_FORMAT', 'EXTENSIBLE',
-           'FIELD_DEFAULTS', 'CHECKPOINT_KEYS', 'COLLAPSE_FACTOR', 'COLLAPSE_WINDOW', 'DistillConfig', 'preset_for',
-           'recipe', 'flag_of', 'validate', 'model_kwargs', 'stream', 'softplus_inverse', 'init_synthetic', 'unroll',
-           'fresh_params', 'accuracy', 'DistilledSetError', 'DistilledSet', 'build_model', 'save_distilled',
-           'load_distilled', 'DivergenceError', 'config_diff', 'describe_diff', 'load_matching', 'load_checkpoint',
-           'prepare_data', 'split_validation', 'Distiller', 'heldout_seed', 'distill', 'show_distilled', 'plot_lrs']
+__all__ = ['INIT_MODES', 'PRESETS', 'MODEL_PRESETS', 'CLI_FLAGS', 'DISTILLED_FORMAT', 'EXTENSIBLE', 'FIELD_DEFAULTS',
+           'CHECKPOINT_KEYS', 'COLLAPSE_FACTOR', 'COLLAPSE_WINDOW', 'DistillConfig', 'preset_for', 'recipe', 'flag_of',
+           'validate', 'model_kwargs', 'stream', 'softplus_inverse', 'init_synthetic', 'unroll', 'fresh_params',
+           'accuracy', 'DistilledSetError', 'DistilledSet', 'build_model', 'save_distilled', 'load_distilled',
+           'DivergenceError', 'config_diff', 'describe_diff', 'load_matching', 'load_checkpoint', 'prepare_data',
+           'split_validation', 'Distiller', 'heldout_seed', 'distill', 'show_distilled', 'plot_lrs']
 
 # %% ../nbs/04_distill.ipynb #7bc533f2
-HERMITIAN_MODES = ("trainable", "fixed", "pauliz")
 INIT_MODES = ("fixed", "random")
 
 @dataclass
