@@ -3,7 +3,7 @@
 #
 #   ./reproduce.sh            same as `./reproduce.sh paper`
 #   ./reproduce.sh setup      create .venv from requirements/lock.txt and install qdd (idempotent)
-#   ./reproduce.sh test       setup, then: nbdev_export/nbdev_clean change nothing, nbdev_test, pytest
+#   ./reproduce.sh test       setup, then: nbdev_export/nbdev_clean change nothing, nbdev_test (slow cells too), pytest
 #   ./reproduce.sh smoke      setup, then the whole paper pipeline at tiny budgets (minutes) into runs/smoke/
 #   ./reproduce.sh paper      setup, then the paper's artifacts at the paper profile's budgets into results/
 #   ./reproduce.sh paper --only mnist-qlenet --jobs 2 --force --epochs N    one piece, in parallel, redo, cap
@@ -69,8 +69,8 @@ cmd_test() {
   else
     log "not a git checkout: skipping the export/clean no-op check"
   fi
-  log "nbdev_test"
-  in_venv nbdev_test --n_workers 2
+  log "nbdev_test (with the cells flagged slow)"
+  in_venv nbdev_test --n_workers 2 --flags slow
   log "pytest"
   in_venv python -m pytest -q "$@"
 }
