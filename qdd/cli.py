@@ -249,7 +249,8 @@ def cmd_evaluate(args, argv) -> dict:
     threads = configure_threads(args.threads)
     with claim_run_folder(folder, None, flag="DIR"):  # lock only: no distillation may rewrite the set meanwhile
         t0 = time.perf_counter()
-        metrics = evaluate_distilled(dset, None, args.n_inits, args.backend, args.shots, args.max_test, progress=not args.no_progress)
+        metrics = evaluate_distilled(dset, None, n_inits=args.n_inits, backend=args.backend, shots=args.shots,
+                                     max_test=args.max_test, progress=not args.no_progress)
         tag = args.backend.replace(":", "_") + (f"_shots{args.shots}" if args.shots else "")
         metrics = {**metrics, "seconds": time.perf_counter() - t0, "backend": args.backend, "shots": args.shots, "config": dset.config}
         return _write_metrics(folder/f"metrics_{tag}.json", metrics, argv, None, threads)
@@ -278,7 +279,8 @@ def cmd_baseline(args, argv) -> dict:
             metrics["circuit_executions"] = metrics["replay_circuit_executions"]
         else:
             model = make_model(cfg.model, ds.in_channels, ds.img_size, ds.n_classes, seed=cfg.seed, **model_kwargs(cfg))
-            metrics = train_full(model, ds, cfg.epochs, cfg.batch_size, cfg.lr, cfg.seed, progress=not args.no_progress)
+            metrics = train_full(model, ds, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed,
+                                 progress=not args.no_progress)
             metrics["circuit_executions"] = metrics["train_circuit_executions"]
         metrics = {**metrics, "kind": args.kind, "n_train": len(ds.train_x), "seconds": time.perf_counter() - t0}
         return _write_metrics(args.out/"metrics.json", metrics, argv, cfg, threads)

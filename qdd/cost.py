@@ -98,7 +98,7 @@ def training_curve(model, # trained in place (e.g. `build_model(dset)`: the dist
     if eval_every < 1: raise ConfigError(f"eval_every must be >= 1 batch, got {eval_every}")
     device = torch.device(device or default_device()); model.to(device)
     points, batches, samples, executions, seconds = [(0, 0, 0, 0.0, _test_acc(model, ds, max_test, device))], 0, 0, 0, 0.0
-    for _, _, n, execs, secs in adam_batches(model, ds, epochs, batch_size, lr, seed, device, progress):  # train_full's loop
+    for _, _, n, execs, secs in adam_batches(model, ds, epochs, batch_size, lr, seed=seed, device=device, progress=progress):  # train_full's loop
         batches, samples, executions, seconds = batches + 1, samples + n, executions + execs, seconds + secs
         if batches % eval_every == 0: points.append((batches, samples, executions, seconds, _test_acc(model, ds, max_test, device)))
     if points[-1][0] != batches: points.append((batches, samples, executions, seconds, _test_acc(model, ds, max_test, device)))
@@ -136,7 +136,8 @@ def compare_costs(dset: DistilledSet, # a fixed-init quantum distilled set
     pqc, n = pqc_of(build_model(dset)), dset.n_images
     d = evaluate_distilled(dset, ds)
     r = random_real_baseline(dset, ds, seed=seed)
-    f = training_curve(build_model(dset), ds, full_epochs, batch_size, lr, seed, eval_every, max_test, progress=progress)
+    f = training_curve(build_model(dset), ds, epochs=full_epochs, batch_size=batch_size, lr=lr, seed=seed,
+                       eval_every=eval_every, max_test=max_test, progress=progress)
     reach = executions_to_reach(f["curve"], d["test_acc"])
     rows = [cost_row("distilled (replay)", n, replay_samples(dset), d["replay_circuit_executions"], d["test_acc"], d["eval_seconds"], pqc, shots),
             cost_row("random real (replay)", n, replay_samples(dset), r["replay_circuit_executions"], r["test_acc"], r["eval_seconds"], pqc, shots),

@@ -151,7 +151,7 @@ def train_full(model, ds: DataSet, epochs: int = 5, batch_size: int = 128, lr: f
     device = torch.device(device or default_device()); model.to(device)
     x_test, y_test = _test_split(ds, None, device)
     acc_init, t0, curve, executions = accuracy(model, None, x_test, y_test), time.perf_counter(), [], 0
-    for epoch, last, _, execs, _ in adam_batches(model, ds, epochs, batch_size, lr, seed, device, progress):
+    for epoch, last, _, execs, _ in adam_batches(model, ds, epochs, batch_size, lr, seed=seed, device=device, progress=progress):
         executions += execs  # training passes only: the test evaluations are not training cost
         if last: curve.append((epoch + 1, accuracy(model, None, x_test, y_test)))
     return dict(test_acc=curve[-1][1], test_acc_init=acc_init, curve=curve, baseline="full", epochs=epochs,
