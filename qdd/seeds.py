@@ -13,9 +13,9 @@ from .data import DataSet, load_dataset
 from .distill import DistillConfig, Distiller, DivergenceError, load_matching, recipe
 
 # %% auto #0
-__all__ = ['LATE_EVALS', 'ALPHA', 'MNIST_Q', 'MNIST_FOLDER', 'STUDIES', 'TABLE1_ROWS', 'make_record', 'run_seed', 'toy_dataset',
-           'summarise', 'fisher_exact_p', 'compare', 'study_configs', 'run_study', 'read_study', 'archive_records',
-           'restore_records', 'fmt_stat', 'study_table', 'seed_table', 'verdict', 'final_val_acc',
+__all__ = ['LATE_EVALS', 'NEAR_CHANCE', 'ALPHA', 'MNIST_Q', 'MNIST_FOLDER', 'STUDIES', 'TABLE1_ROWS', 'make_record', 'run_seed',
+           'toy_dataset', 'summarise', 'fisher_exact_p', 'compare', 'study_configs', 'run_study', 'read_study',
+           'archive_records', 'restore_records', 'fmt_stat', 'study_table', 'seed_table', 'verdict', 'final_val_acc',
            'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main', 'study_report', 'table1_over_seeds']
 
 # %% ../nbs/10_seeds.ipynb #b41090e7
@@ -57,12 +57,15 @@ def toy_dataset(n: int = 600, # training images (also as many test images)
     return DataSet("toy", x[:n], y[:n], x[n:], y[n:], (0.0,) * channels, (1.0,) * channels, [f"c{i}" for i in range(10)])
 
 # %% ../nbs/10_seeds.ipynb #ee230c74
+NEAR_CHANCE = 15.0  # percent: a run that ends below this on 10 classes (chance + 5 points) ended collapsed
+
 def summarise(records: list[dict], key: str = "final_test_acc") -> dict:
     "Mean, sample sd and per-seed values of `key` (final_test_acc, late_test_acc or selected) with collapse counts."
     values = [_value(r, key) for r in records]
     return dict(n=len(values), mean=statistics.fmean(values) if values else math.nan,
                 sd=statistics.stdev(values) if len(values) > 1 else math.nan, values=values,
                 seeds=[r["seed"] for r in records], collapsed=sum(bool(r["collapses"]) for r in records),
+                near_chance=sum(r["final_test_acc"] < NEAR_CHANCE for r in records),
                 diverged=sum(bool(r["diverged"]) for r in records))
 
 def _value(record: dict, key: str) -> float:
@@ -85,7 +88,9 @@ def compare(a: list[dict], b: list[dict], key: str = "final_test_acc") -> dict:
     sa, sb = summarise(a, key), summarise(b, key)
     return dict(n=len(pairs), mean_diff=statistics.fmean(diffs), sd_diff=statistics.stdev(diffs), diffs=diffs,
                 t_test_p=p, collapsed=(sa["collapsed"], sb["collapsed"]),
-                fisher_p=fisher_exact_p(sa["collapsed"], sa["n"], sb["collapsed"], sb["n"]))
+                fisher_p=fisher_exact_p(sa["collapsed"], sa["n"], sb["collapsed"], sb["n"]),
+                near_chance=(sa["near_chance"], sb["near_chance"]),
+                near_chance_p=fisher_exact_p(sa["near_chance"], sa["n"], sb["near_chance"], sb["n"]))
 
 # %% ../nbs/10_seeds.ipynb #bd1e6a84
 def study_configs(base: dict, # recipe arguments shared by every run (dataset, preset, model, epochs, ...)
@@ -137,13 +142,14 @@ def fmt_stat(s: dict) -> str:
 
 def study_table(results: dict[str, list[dict]]) -> str:
     "Markdown table: per variant, final / late / validation-selected accuracy as mean +- sd, and collapses."
-    rows = ["| variant | seeds | final state (paper's rule) | mean of last 3 evaluations | validation-selected | seeds collapsed | diverged (NaN) |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| variant | seeds | final state (paper's rule) | mean of last 3 evaluations | validation-selected | seeds with a loss collapse | "
+            "ended near chance | diverged (NaN) |", "|---|---|---|---|---|---|---|---|"]
     for v, recs in results.items():
         if not recs: continue
         f, l = summarise(recs), summarise(recs, "late_test_acc")
         sel = summarise(recs, "selected") if all(r["selected"] for r in recs) else dict(n=0)
-        rows.append(f"| {v} | {f['n']} | {fmt_stat(f)} | {fmt_stat(l)} | {fmt_stat(sel)} | {f['collapsed']} / {f['n']} | {f['diverged']} / {f['n']} |")
+        rows.append(f"| {v} | {f['n']} | {fmt_stat(f)} | {fmt_stat(l)} | {fmt_stat(sel)} | {f['collapsed']} / {f['n']} | "
+                    f"{f['near_chance']} / {f['n']} | {f['diverged']} / {f['n']} |")
     return "\n".join(rows) + "\n"
 
 def seed_table(results: dict[str, list[dict]]) -> str:
@@ -165,8 +171,9 @@ def verdict(results: dict, a: str, b: str, key: str = "final_test_acc") -> str:
     c = compare(results[a], results[b], key)
     sig = "significant" if c["t_test_p"] < ALPHA else "not significant"
     return (f"{a} minus {b}: {c['mean_diff']:+.2f} points (sd {c['sd_diff']:.2f} over {c['n']} paired seeds; paired t-test "
-            f"p = {c['t_test_p']:.3f}, {sig} at {ALPHA}); seeds with a collapse {c['collapsed'][0]}/{len(results[a])} vs "
-            f"{c['collapsed'][1]}/{len(results[b])} (Fisher exact p = {c['fisher_p']:.2f})")
+            f"p = {c['t_test_p']:.3f}, {sig} at {ALPHA}); seeds with an outer-loss collapse {c['collapsed'][0]}/{len(results[a])} vs "
+            f"{c['collapsed'][1]}/{len(results[b])} (Fisher exact p = {c['fisher_p']:.2f}); seeds that ended near chance "
+            f"(< {NEAR_CHANCE:g}%) {c['near_chance'][0]} vs {c['near_chance'][1]} (Fisher exact p = {c['near_chance_p']:.2f})")
 
 def final_val_acc(record: dict) -> float:
     "Validation accuracy of a run's final state (its last evaluation)."
