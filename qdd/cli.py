@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from .core import QddError, ConfigError, FileFormatError, claim_run_folder, code_version, configure_threads, load_file, save_json, versions
 from .data import DATASETS, canonical_name, load_dataset
-from .distill import (HERMITIAN_MODES, INIT_MODES, DistillConfig, Distiller, EXTENSIBLE, FIELD_DEFAULTS, PRESETS, flag_of, load_distilled, model_kwargs,
+from .distill import (STABILISED, HERMITIAN_MODES, INIT_MODES, DistillConfig, Distiller, EXTENSIBLE, FIELD_DEFAULTS, PRESETS, flag_of, load_distilled, model_kwargs,
                          prepare_data, recipe, save_distilled)
 from .evaluate import evaluate_distilled, random_real_baseline, train_full
 from .models import MODELS, make_model
@@ -114,6 +114,8 @@ def parser() -> argparse.ArgumentParser:
                             ("--lr-cap", RATE, "beyond the paper: upper bound on every learned lr"),
                             ("--grad-clip", RATE, "beyond the paper: clip the outer gradient to this norm")):
         d.add_argument(flag, type=typ, help=f"{what} ({_default(flag[2:].replace('-', '_'))})")
+    d.add_argument("--stabilised", action="store_true", help="beyond the paper: add qdd.distill.STABILISED, the stabiliser "
+                   f"chosen by validation over seeds ({' '.join(f'{flag_of(k)} {v}' for k, v in STABILISED.items())}); explicit flags win")
     d.add_argument("--n-inits", type=COUNT, default=20, help="random init: held-out inits in the final evaluation (default: 20)")
     e = sub.add_parser("evaluate", help="replay a distilled set and measure test accuracy", **kw("evaluate"))
     e.add_argument("dir", type=Path, help="folder holding distilled.pt; metrics_<backend>.json is written there")
@@ -138,7 +140,7 @@ def config_from_args(args) -> DistillConfig:
     if getattr(args, "frozen_pqc", False): given["train_pqc"] = False
     if given.get("train_pqc") is False and args.model != "qlenet": raise ConfigError("--frozen-pqc applies to qlenet only")
     given.pop("dataset", None)
-    return recipe(check_dataset(args.dataset), args.preset, **given)
+    return recipe(check_dataset(args.dataset), args.preset, stabilised=getattr(args, "stabilised", False), **given)
 
 def check_dataset(name: str) -> str:
     "The canonical name of data set `name` after checking it names one, before any work: `--dataset` errors come first."

@@ -16,7 +16,8 @@ from .distill import DistillConfig, Distiller, DivergenceError, load_matching, r
 __all__ = ['LATE_EVALS', 'NEAR_CHANCE', 'ALPHA', 'MNIST_Q', 'MNIST_FOLDER', 'STUDIES', 'TABLE1_ROWS', 'make_record', 'run_seed',
            'toy_dataset', 'summarise', 'fisher_exact_p', 'compare', 'study_configs', 'run_study', 'read_study',
            'archive_records', 'restore_records', 'fmt_stat', 'study_table', 'seed_table', 'verdict', 'final_val_acc',
-           'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main', 'study_report', 'table1_over_seeds']
+           'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main', 'study_report', 'table1_over_seeds',
+           'stabilised_check']
 
 # %% ../nbs/10_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -288,7 +289,17 @@ def table1_over_seeds(found: dict # study -> variant -> records, as run_study re
         if not recs: continue
         sel = summarise(recs, "selected") if all(r["selected"] for r in recs) else dict(n=0)
         rows.append(f"| {label} | {model} | {herm} | {len(recs)} | {_cell(summarise(recs))} | {_cell(sel)} | {f'{paper:.1f}' if paper else '-'} |")
-    return "\n".join(rows) + "\n"
+    return "\n".join(rows) + "\n" + stabilised_check(found)
+
+def stabilised_check(found: dict) -> str:
+    "A line saying whether `qdd.distill.STABILISED` is the stabiliser validation chose (empty before the study ran)."
+    from qdd.distill import STABILISED
+    cands = STUDIES["stabilisers"]["choose"][0]
+    if not found.get("stabilisers") or not all(found["stabilisers"].get(v) for v in cands): return ""
+    best, _ = choose_by_validation(found["stabilisers"], cands)
+    ok = STUDIES["stabilisers"]["variants"][best] == STABILISED
+    return (f"\n`--stabilised` (qdd.distill.STABILISED = {STABILISED}) {'is' if ok else 'is NOT'} the variant validation chose "
+            f"({best}){'' if ok else ': update STABILISED'}.\n")
 
 # %% ../nbs/10_seeds.ipynb #4ae3ceef
 #| eval: false

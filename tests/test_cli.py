@@ -117,3 +117,13 @@ def test_a_killed_process_resumes_to_the_same_images(folder, tmp_path):
     a = torch.load(tmp_path / "whole" / "distilled.pt", weights_only=False)
     b = torch.load(tmp_path / "killed" / "distilled.pt", weights_only=False)
     assert torch.equal(a["images"], b["images"]) and torch.equal(a["lrs"], b["lrs"])
+
+
+def test_stabilised_adds_the_chosen_stabiliser_and_explicit_flags_win():
+    from qdd.cli import config_from_args, parser
+    from qdd.distill import STABILISED
+    base = ["distill", "--dataset", "mnist", "--model", "qlenet", "--out", "unused"]
+    assert not config_from_args(parser().parse_args(base)).stabilised  # the paper's method by default
+    cfg = config_from_args(parser().parse_args(base + ["--stabilised"]))
+    assert {k: getattr(cfg, k) for k in STABILISED} == STABILISED and cfg.stabilised
+    assert config_from_args(parser().parse_args(base + ["--stabilised", "--grad-clip", "2"])).grad_clip == 2.0
