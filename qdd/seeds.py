@@ -217,6 +217,11 @@ STUDIES = {
     # does a non-trainable Hermitian stabilise? 5 seeds per mode, the paper's method
     "hermitian": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2, 3, 4], compare=[("fixed", "faithful"), ("pauliz", "faithful")], variants={
         "faithful": {}, "fixed": dict(hermitian="fixed"), "pauliz": dict(hermitian="pauliz")}),
+    # the same question with the chosen stabiliser (qdd.distill.STABILISED) on every mode
+    "hermitian-stabilised": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2, 3, 4],
+                                 compare=[("fixed+grad-clip-1", "grad-clip-1"), ("pauliz+grad-clip-1", "grad-clip-1")], variants={
+        "grad-clip-1": dict(grad_clip=1.0), "fixed+grad-clip-1": dict(hermitian="fixed", grad_clip=1.0),
+        "pauliz+grad-clip-1": dict(hermitian="pauliz", grad_clip=1.0)}),
     # what training the circuit angles is worth (the authors' code froze them by accident)
     "angles": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2], compare=[("faithful", "frozen-angles")], variants={
         "faithful": {}, "frozen-angles": dict(train_pqc=False)}),
