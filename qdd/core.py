@@ -13,8 +13,8 @@ import torch
 # %% auto #0
 __all__ = ['MALLOC_SETTINGS', 'RESULT_FILES', 'QddError', 'ConfigError', 'seed_everything', 'make_generator', 'default_device',
            'tune_malloc', 'configure_threads', 'to_device', 'data_root', 'cache_dir', 'atomic_write', 'save_torch',
-           'save_json', 'save_text', 'FileFormatError', 'load_file', 'RunFolderError', 'check_writable',
-           'claim_run_folder', 'code_version', 'versions']
+           'save_json', 'save_text', 'markdown_table', 'save_table', 'FileFormatError', 'load_file', 'RunFolderError',
+           'check_writable', 'claim_run_folder', 'code_version', 'versions']
 
 # %% ../nbs/00_core.ipynb #2e30c996
 class QddError(Exception):
@@ -132,6 +132,23 @@ def save_json(obj, path: str|Path):
 def save_text(text: str, path: str|Path):
     "Write `text` to `path` atomically."
     with atomic_write(path, "w") as f: f.write(text)
+
+# %% ../nbs/00_core.ipynb #02d3b7e3
+def _fmt(v) -> str: return "-" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))
+
+def markdown_table(rows: list[dict], columns: list|None = None) -> str:
+    "A Markdown table of `rows` (columns: all keys of the first row unless given)."
+    cols = columns or list(rows[0]) if rows else []
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    return "\n".join(lines + ["| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |" for r in rows])
+
+def save_table(rows: list[dict], stem: str|Path, title: str = "", columns: list|None = None):
+    "Write `rows` to `stem`.csv (all columns) and `stem`.md (`columns`, under `title`), atomically."
+    import csv, io
+    buf, keys = io.StringIO(), list(dict.fromkeys(k for r in rows for k in r))
+    w = csv.DictWriter(buf, fieldnames=keys); w.writeheader(); w.writerows(rows)
+    save_text(buf.getvalue(), Path(f"{stem}.csv"))
+    save_text(f"# {title}\n\n{markdown_table(rows, columns)}\n" if title else markdown_table(rows, columns) + "\n", Path(f"{stem}.md"))
 
 # %% ../nbs/00_core.ipynb #80a737d5
 class FileFormatError(QddError):

@@ -210,7 +210,8 @@ MNIST_Q = dict(dataset="mnist", model="qlenet", hermitian="trainable", val_size=
 MNIST_FOLDER = "mnist-50ep"  # the MNIST studies share one folder: a run they have in common runs once
 STUDIES = {
     # which stabiliser: the quantum LeNet, 50 epochs (collapses came at epochs 20-50 in earlier runs), 3 seeds
-    "stabilisers": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2], compare=[("faithful", "alpha-frozen")],
+    "stabilisers": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2],
+                        compare=[(v, "faithful") for v in ("alpha-frozen", "alpha-frozen+lr-cap-1", "grad-clip-1")],
                         choose=[["alpha-frozen", "alpha-frozen+lr-cap-1", "grad-clip-1"]], variants={
         "faithful": {}, "alpha-frozen": dict(inner_frozen="alpha"),
         "alpha-frozen+lr-cap-1": dict(inner_frozen="alpha", lr_cap=1.0), "grad-clip-1": dict(grad_clip=1.0)}),
@@ -265,6 +266,7 @@ def study_report(name: str, results: dict, budget: str = "") -> str:
     for a, b in s.get("compare", []):
         if len(results.get(a, [])) > 1 and len(results.get(b, [])) > 1:
             out += [f"- final state: {verdict(results, a, b)}", f"- mean of the last {LATE_EVALS} evaluations: {verdict(results, a, b, 'late_test_acc')}"]
+            if all(r["selected"] for r in results[a] + results[b]): out.append(f"- validation-selected state: {verdict(results, a, b, 'selected')}")
     for candidates in s.get("choose", []):
         if all(results.get(v) for v in candidates):
             best, scores = choose_by_validation(results, candidates)

@@ -12,15 +12,15 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .core import ConfigError, save_json, save_text
+from .core import ConfigError, save_json, save_table, save_text
 from .data import DataSet
 from .distill import HERMITIAN_MODES, DistillConfig, Distiller, DivergenceError, load_matching, recipe, validate
 from .pqc import hermitian_from
 
 # %% auto #0
 __all__ = ['BLOWUP', 'LR_MULTIPLIERS', 'hermitian_eigenvalues', 'spread', 'LossBlowUp', 'Probe', 'StabilityRun', 'scaled',
-           'instrumented_run', 'stability_sweep', 'stability_table', 'divergence_table', 'markdown_table', 'save_table',
-           'plot_losses', 'plot_grad_norms', 'plot_spread', 'plot_divergence', 'stability_figures']
+           'instrumented_run', 'stability_sweep', 'stability_table', 'divergence_table', 'plot_losses',
+           'plot_grad_norms', 'plot_spread', 'plot_divergence', 'stability_figures']
 
 # %% ../nbs/06_stability.ipynb #fed24aa1
 def hermitian_eigenvalues(d: Distiller) -> Tensor:
@@ -178,23 +178,6 @@ def divergence_table(runs: list[StabilityRun]) -> list[dict]:
                  max_grad_images=_mean(r["max_grad_images"] for r in g), max_spread=_mean(r["max_spread"] for r in g),
                  test_acc=_mean(r["test_acc"] for r in g), test_acc_std=_std([r["test_acc"] for r in g]))
             for (ds, m, k), g in groups.items()]
-
-# %% ../nbs/06_stability.ipynb #6391535d
-def _fmt(v) -> str: return "-" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))
-
-def markdown_table(rows: list[dict], columns: list|None = None) -> str:
-    "A Markdown table of `rows` (columns: all keys of the first row unless given)."
-    cols = columns or list(rows[0]) if rows else []
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    return "\n".join(lines + ["| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |" for r in rows])
-
-def save_table(rows: list[dict], stem: str|Path, title: str = "", columns: list|None = None):
-    "Write `rows` to `stem`.csv (all columns) and `stem`.md (`columns`, under `title`), atomically."
-    import csv, io
-    buf, keys = io.StringIO(), list(dict.fromkeys(k for r in rows for k in r))
-    w = csv.DictWriter(buf, fieldnames=keys); w.writeheader(); w.writerows(rows)
-    save_text(buf.getvalue(), Path(f"{stem}.csv"))
-    save_text(f"# {title}\n\n{markdown_table(rows, columns)}\n" if title else markdown_table(rows, columns) + "\n", Path(f"{stem}.md"))
 
 # %% ../nbs/06_stability.ipynb #2c424a65
 def _colour(k, multipliers):
