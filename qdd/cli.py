@@ -231,17 +231,20 @@ def _write_metrics(out: Path, metrics: dict, argv, cfg: DistillConfig|None, thre
     return metrics
 
 def cmd_distill(args, argv) -> dict:
-    "qdd distill: distil, save distilled.pt, evaluate, write metrics.json."
+    "qdd distill: distil, save distilled.pt (and the validation-selected distilled_selected.pt), evaluate, write metrics.json."
     cfg = config_from_args(args)
     threads = configure_threads(args.threads)
     with _claim(args, "distill", asdict(cfg), extensible=EXTENSIBLE):
         ds = load_dataset(cfg.dataset)
         t0 = time.perf_counter()
-        dset = run_interruptibly(Distiller(cfg, ds, args.out, threads=args.threads), progress=not args.no_progress)
+        d = Distiller(cfg, ds, args.out, threads=args.threads)
+        dset = run_interruptibly(d, progress=not args.no_progress)
         save_distilled(dset, args.out/"distilled.pt")
+        if d.best is not None: save_distilled(d.result(selected=True), args.out/"distilled_selected.pt")  # --val-size
         metrics, hist = evaluate_distilled(dset, ds, n_inits=args.n_inits), dset.history
         metrics = {**metrics, "seconds": hist.get("seconds", time.perf_counter() - t0), "circuit_executions": hist["circuit_executions"],
-                   "iterations": hist["iterations"], "curves": {"loss": hist["loss"], "eval": hist["eval"]}}
+                   "iterations": hist["iterations"], "curves": {"loss": hist["loss"], "eval": hist["eval"], "val": hist.get("val", [])},
+                   "selected": hist.get("selected")}
         return _write_metrics(args.out/"metrics.json", metrics, argv, cfg, threads, run_warnings(hist, metrics, ds.n_classes))
 
 # %% ../nbs/08_cli.ipynb #c51fc93e

@@ -127,3 +127,15 @@ def test_stabilised_adds_the_chosen_stabiliser_and_explicit_flags_win():
     cfg = config_from_args(parser().parse_args(base + ["--stabilised"]))
     assert {k: getattr(cfg, k) for k in STABILISED} == STABILISED and cfg.stabilised
     assert config_from_args(parser().parse_args(base + ["--stabilised", "--grad-clip", "2"])).grad_clip == 2.0
+
+
+def test_a_validation_split_writes_the_selected_state(tmp_path, data_dir):
+    "--val-size: metrics.json records the validation curve and the selected state, saved as distilled_selected.pt."
+    out = tmp_path/"v"
+    assert main(["distill", "--dataset", "mnist", "--model", "lenet", "--epochs", "2", "--train-subset", "2000",
+                 "--batch-size", "256", "--val-size", "500", "--eval-every", "1", "--no-progress", "--out", str(out)]) == 0
+    m = json.loads((out/"metrics.json").read_text())
+    assert [e for e, _ in m["curves"]["val"]] == [1, 2]
+    assert m["selected"]["val_acc"] == max(a for _, a in m["curves"]["val"])
+    from qdd.distill import load_distilled
+    assert load_distilled(out/"distilled_selected.pt").history["is_selected_state"]
