@@ -4,7 +4,11 @@ images, 3 steps), real batch 1024. Each configuration is timed in one process wi
 warm-up; the quantum/classical ratio is per data set. `--jobs 2` runs two copies at once, one thread each (two runs
 sharing two cores, as the paper runner does), and prints each copy's figures.
 
-Usage: python bench/step.py [--repeats 7] [--threads 1] [--jobs 1] [--device cpu] [--only cifar10-qlenet ...]"""
+`--flops` also counts the floating-point work of one iteration (torch's FlopCounterMode: convolutions and matrix
+products, complex products counted as real ones, so a lower bound) and divides it by this core's measured float32
+matrix-product rate: the time an iteration would take if every operation ran at peak.
+
+Usage: python bench/step.py [--repeats 7] [--threads 1] [--jobs 1] [--device cpu] [--only cifar10-qlenet ...] [--flops]"""
 import argparse, json, os, statistics, subprocess, sys, time, warnings
 
 warnings.filterwarnings("ignore", message=".*non-trainable.*")
@@ -47,6 +51,27 @@ def time_steps(names, repeats, device):
     return {n: dict(median=statistics.median(v), min=min(v), max=max(v)) for n, v in times.items()}
 
 
+def matmul_gflops(n=1024, repeats=10):
+    "This core's float32 matrix-product rate in GFLOP/s (best of `repeats`)."
+    import torch
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(f):
+    t = time.perf_counter(); f(); return time.perf_counter() - t
+
+
+def flops_per_step(name, device):
+    "Floating-point operations of one outer iteration of configuration `name` (a lower bound, see the module doc)."
+    from torch.utils.flop_counter import FlopCounterMode
+    d = distiller(name, device); d.step()
+    with FlopCounterMode(display=False) as counter: d.step()
+    return counter.get_total_flops()
+
+
 def report(figures, header):
     print(header)
     for n, f in figures.items():
@@ -56,7 +81,7 @@ def report(figures, header):
         if q and c: print(f"  {ds}: quantum LeNet / LeNet = {q['median'] / c['median']:.2f}x")
 
 
-def main(repeats=7, threads=1, jobs=1, device="cpu", only=None, json_out=False):
+def main(repeats=7, threads=1, jobs=1, device="cpu", only=None, json_out=False, flops=False):
     names = [n for n in CONFIGS if not only or n in only]
     if jobs > 1: return parallel(names, repeats, threads, jobs, device)
     from qdd.core import configure_threads
@@ -67,6 +92,16 @@ def main(repeats=7, threads=1, jobs=1, device="cpu", only=None, json_out=False):
     report(figures, f"Distiller.step, median of {repeats} after warm-up; device {device}, torch {torch.__version__}, "
                     f"{policy['threads']} thread(s), malloc tuned: {policy['malloc_tuned']}, load average "
                     f"{os.getloadavg()[0]:.2f}")
+    if flops: report_floor(figures, device)
+
+
+def report_floor(figures, device):
+    "GFLOP per iteration, the floor at this core's matmul rate, and how far the measured time is above it."
+    peak = matmul_gflops()
+    print(f"FLOP floor at {peak:.0f} GFLOP/s (this core, float32 1024x1024 matrix product):")
+    for n, f in figures.items():
+        g = flops_per_step(n, device) / 1e9
+        print(f"  {n:16s} {g:6.2f} GFLOP per iteration, floor {g / peak * 1e3:6.1f} ms, measured {f['median'] / (g / peak):.1f}x the floor")
 
 
 def parallel(names, repeats, threads, jobs, device):
@@ -86,5 +121,6 @@ if __name__ == "__main__":
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--only", nargs="+")
+    ap.add_argument("--flops", action="store_true", help="also print the FLOP count and floor of each configuration")
     ap.add_argument("--json", dest="json_out", action="store_true", help=argparse.SUPPRESS)
     main(**vars(ap.parse_args()))
