@@ -77,18 +77,8 @@ cmd_test() {
 
 # The paper runner (qdd.paper): each run is a papermill process over a notebook in nbs/paper/; complete runs are
 # skipped. Extra flags pass through: --jobs N, --only NAME..., --force, --epochs N, --list.
-# A QddError (bad flag, unknown run name) is a one-line message and exit status 2, not a traceback.
-run_profile() {
-  cmd_setup
-  in_venv python -c '
-import sys
-from qdd.core import QddError
-from qdd.paper import main
-try: sys.exit(main(sys.argv[1:]))
-except QddError as e:
-    print(f"[reproduce] error: {e}", file=sys.stderr); sys.exit(2)
-' --profile "$@"
-}
+# A bad flag or run name is a one-line message and exit status 2 (qdd.paper.main), not a traceback.
+run_profile() { cmd_setup; in_venv python -m qdd.paper --profile "$@"; }
 
 sub=${1:-paper}
 [ $# -gt 0 ] && shift

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .core import ConfigError, data_root, load_file
+from .core import ConfigError, QddError, data_root, load_file
 
 # %% auto #0
 __all__ = ['PAPER_ACC', 'PAPER_NOTE', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'TRAIN_SIZES', 'Run', 'cifar10_source',
@@ -258,9 +258,12 @@ def main(argv=None) -> int:
     p.add_argument("--runs-dir", help="where run folders go (default runs/PROFILE)")
     p.add_argument("--results-dir", help="where tables and figures go (default results/ for paper, runs/PROFILE/results otherwise)")
     a = p.parse_args(argv)
-    if a.list: return list_runs(a.profile, a.epochs, a.device)
-    failed = reproduce(a.profile, a.runs_dir, a.results_dir, jobs=a.jobs or default_jobs(a.device), only=a.only,
-                       force=a.force, epochs=a.epochs, threads=a.threads, device=a.device)
+    try:
+        if a.list: return list_runs(a.profile, a.epochs, a.device)
+        failed = reproduce(a.profile, a.runs_dir, a.results_dir, jobs=a.jobs or default_jobs(a.device), only=a.only,
+                           force=a.force, epochs=a.epochs, threads=a.threads, device=a.device)
+    except QddError as e:  # a bad flag or run name: one line that says what to do, not a traceback
+        print(f"python -m qdd.paper: error: {e}", file=sys.stderr); return 2
     if failed: print(f"failed runs: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
 
