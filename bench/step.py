@@ -21,21 +21,12 @@ CONFIGS = {  # name -> (data set shape (channels, side), recipe, model options)
 }
 
 
-def random_dataset(channels, side, n=2048, seed=0):
-    "A random 10-class data set of `n` images with CIFAR-like normalisation (so colour batches are augmented)."
-    import torch
-    from qdd.data import DataSet
-    g = torch.Generator().manual_seed(seed)
-    x, y = torch.randn(n, channels, side, side, generator=g), torch.arange(n) % 10
-    return DataSet(f"random{channels}x{side}", x, y, x[:256].clone(), y[:256].clone(), (0.5,) * channels, (0.25,) * channels,
-                   [f"c{i}" for i in range(10)])
-
-
 def distiller(name, device):
     from qdd.distill import Distiller, recipe
+    from qdd.seeds import toy_dataset  # random images, 10 classes; colour ones get augmented like CIFAR-10
     (channels, side), preset, opts = CONFIGS[name]
     cfg = recipe(f"random{channels}x{side}", preset=preset, epochs=400, eval_every=0, **opts)
-    return Distiller(cfg, random_dataset(channels, side), device=device)
+    return Distiller(cfg, toy_dataset(2048, side, channels), device=device)
 
 
 def time_steps(names, repeats, device):
