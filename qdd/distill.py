@@ -26,7 +26,8 @@ __all__ = ['INIT_MODES', 'PRESETS', 'MODEL_PRESETS', 'STABILISED', 'CLI_FLAGS', 
            'recipe', 'flag_of', 'validate', 'model_kwargs', 'stream', 'softplus_inverse', 'init_synthetic', 'unroll',
            'fresh_params', 'accuracy', 'DistilledSetError', 'DistilledSet', 'build_model', 'save_distilled',
            'load_distilled', 'DivergenceError', 'config_diff', 'describe_diff', 'load_matching', 'load_checkpoint',
-           'prepare_data', 'split_validation', 'Distiller', 'heldout_seed', 'distill', 'show_distilled', 'plot_lrs']
+           'prepare_data', 'split_validation', 'learned_lrs', 'Distiller', 'heldout_seed', 'distill', 'show_distilled',
+           'plot_lrs']
 
 # %% ../nbs/04_distill.ipynb #7bc533f2
 INIT_MODES = ("fixed", "random")
@@ -328,6 +329,11 @@ def split_validation(ds: DataSet, n: int # images to hold out, n // classes of e
     return dataclasses.replace(ds, train_x=ds.train_x[keep], train_y=ds.train_y[keep]), ds.train_x[idx], ds.train_y[idx]
 
 # %% ../nbs/04_distill.ipynb #65e32cbf
+def learned_lrs(raw_lrs: Tensor, cfg: DistillConfig) -> Tensor:
+    "The learning rates of raw (softplus) parameters `raw_lrs`, capped at `cfg.lr_cap` when set."
+    lrs = F.softplus(raw_lrs)
+    return lrs.clamp(max=cfg.lr_cap) if cfg.lr_cap else lrs
+
 class Distiller:
     "One distillation run of `cfg` on `ds`, resumable from `out`/checkpoint.pt."
     def __init__(self, cfg: DistillConfig, ds: DataSet|None = None, out: str|Path|None = None, device=None,
@@ -336,6 +342,7 @@ class Distiller:
         self.threads = configure_threads(threads, self.device)
         self.ds, val_x, val_y = split_validation(prepare_data(cfg, ds), cfg.val_size)
         self.val = (val_x.to(self.device), val_y.to(self.device))
+        self.test = (self.ds.test_x.to(self.device), self.ds.test_y.to(self.device))
         self.train_x, self.train_y = self.ds.train_x.to(self.device), self.ds.train_y.to(self.device)  # moved once
         self.out = Path(out) if out is not None else None
         shape = tuple(self.ds.train_x.shape[1:])
@@ -355,9 +362,7 @@ class Distiller:
     @property
     def total_iterations(self): return self.cfg.epochs * self.iters_per_epoch
     @property
-    def lrs(self):
-        lrs = F.softplus(self.raw_lrs)
-        return lrs.clamp(max=self.cfg.lr_cap) if self.cfg.lr_cap else lrs
+    def lrs(self): return learned_lrs(self.raw_lrs, self.cfg)
     @property
     def checkpoint_path(self): return self.out/"checkpoint.pt" if self.out else None
 
@@ -431,7 +436,7 @@ def evaluate_splits(self: Distiller, splits: list) -> list[float]:
 @patch
 def evaluate_now(self: Distiller, max_test: int|None = None) -> float:
     "Test accuracy (percent) after replaying the current distilled steps; mean over held-out inits if random."
-    return self.evaluate_splits([(self.ds.test_x[:max_test].to(self.device), self.ds.test_y[:max_test].to(self.device))])[0]
+    return self.evaluate_splits([(self.test[0][:max_test], self.test[1][:max_test])])[0]
 
 # %% ../nbs/04_distill.ipynb #bb842c58
 @patch
@@ -473,8 +478,7 @@ def _end_of_epoch(self: Distiller, bar):
     self.history["loss"].append((epoch, sum(losses) / len(losses))); losses.clear()
     due = self.cfg.eval_every and epoch % self.cfg.eval_every == 0
     if not (due or self.iteration == self.total_iterations): return
-    test = (self.ds.test_x.to(self.device), self.ds.test_y.to(self.device))
-    test_acc, *val = self.evaluate_splits([test, self.val] if len(self.val[0]) else [test])
+    test_acc, *val = self.evaluate_splits([self.test, self.val] if len(self.val[0]) else [self.test])
     self.history["eval"].append((epoch, test_acc))
     if val: self._keep_if_best(epoch, val[0], test_acc)
     if not bar.disable: bar.write(f"epoch {epoch}: loss {self.history['loss'][-1][1]:.4f}, test accuracy {test_acc:.2f}%"
@@ -514,19 +518,19 @@ def result(self: Distiller, selected: bool = False # the state the validation sp
     "The current learned data (or the validation-selected state) as a `DistilledSet`."
     if selected and self.best is None: raise ConfigError("no validation-selected state: distil with --val-size > 0 and evaluations")
     images, raw_lrs = (self.best["images"], self.best["raw_lrs"]) if selected else (self.images.detach(), self.raw_lrs.detach())
-    lrs = F.softplus(raw_lrs)
     return DistilledSet(
-        images=images.cpu().clone(), labels=self.labels.cpu().clone(),
-        lrs=(lrs.clamp(max=self.cfg.lr_cap) if self.cfg.lr_cap else lrs).cpu().clone(),
+        images=images.cpu().clone(), labels=self.labels.cpu().clone(), lrs=learned_lrs(raw_lrs, self.cfg).cpu().clone(),
         model=self.cfg.model, model_kwargs=model_kwargs(self.cfg), init=self.cfg.init, init_seed=self.cfg.seed,
         init_state={k: v.cpu() for k, v in self.w0_state.items()} if self.cfg.init == "fixed" else None,
         dataset=self.ds.name, normalization=self.ds.normalization(), classes=list(self.ds.classes),
         config=asdict(self.cfg), code_version=code_version(),
         history={**self.history, "iterations": self.iteration, "circuit_executions": self.executions, "seconds": self.seconds,
-                 "threads": self.threads, "selected": _best_summary(self.best), "is_selected_state": selected})
+                 "threads": self.threads, "selected": self.selected_summary(), "is_selected_state": selected})
 
-def _best_summary(best: dict|None) -> dict|None:
-    return None if best is None else {k: v for k, v in best.items() if k not in ("images", "raw_lrs")}
+@patch
+def selected_summary(self: Distiller) -> dict|None:
+    "Epoch, iteration, validation and test accuracy of the validation-selected state (None without one)."
+    return None if self.best is None else {k: v for k, v in self.best.items() if k not in ("images", "raw_lrs")}
 
 # %% ../nbs/04_distill.ipynb #26d807b5
 def _adopt(cfg: DistillConfig):

@@ -140,7 +140,7 @@ class AlexCifarNet(nn.Module):
     def forward_with(self, w: dict, # every parameter and buffer by name (see `weights_of`)
                      x: Tensor) -> Tensor:
         "Logits with the weights `w`: the one implementation of the forward pass, used with the model's own or others."
-        lrn = lambda t: F.local_response_norm(t, 4, alpha=0.001 / 9.0, beta=0.75, k=1)
+        lrn = self.features.norm1  # the layer's own settings (it has no weights)
         x = lrn(F.relu(F.max_pool2d(conv(w, "features.conv1", x, 2), 3, 2, padding=1)))  # pool before ReLU: same values
         x = F.max_pool2d(lrn(F.relu(conv(w, "features.conv2", x, 2))), 3, 2, padding=1).flatten(1)
         return linear(w, "classifier.fc3", F.relu(linear(w, "classifier.fc2", F.relu(linear(w, "classifier.fc1", x)))))

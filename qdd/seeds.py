@@ -27,9 +27,8 @@ def make_record(d: Distiller, diverged: str|None = None) -> dict:
     evals, h = d.history["eval"], d.history
     final = evals[-1][1] if evals and evals[-1][0] == d.iteration // d.iters_per_epoch and not diverged else d.evaluate_now()
     late = [a for _, a in evals[-LATE_EVALS:]] or [final]
-    selected = {k: v for k, v in (d.best or {}).items() if k not in ("images", "raw_lrs")} or None
     return dict(config=asdict(d.cfg), seed=d.cfg.seed, final_test_acc=final, late_test_acc=statistics.fmean(late),
-                selected=selected, evals=evals, vals=h.get("val", []), collapses=h.get("collapses", []),
+                selected=d.selected_summary(), evals=evals, vals=h.get("val", []), collapses=h.get("collapses", []),
                 diverged=diverged, iterations=d.iteration, epochs_done=d.iteration / d.iters_per_epoch,
                 seconds=d.seconds, threads=d.threads, code_version=code_version())
 
