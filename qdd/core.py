@@ -67,7 +67,9 @@ def configure_threads(threads: int|None = None, # intra-op threads; None: $QDD_T
     env = os.environ.get("QDD_THREADS")
     if threads is None and env: threads = _parse_threads(env, "QDD_THREADS")
     threads = 1 if threads is None else _parse_threads(threads, "threads")
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read by OpenMP when its pool starts (see qdd/__init__.py)
+    # OpenMP reads this when its pool starts: it takes effect for child processes (the runner also sets it in each
+    # run's environment), not for an OpenMP runtime already started here; with one thread there is no pool to wait
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if torch.get_num_threads() != threads: torch.set_num_threads(threads)
     return dict(threads=threads, omp_wait_policy=os.environ["OMP_WAIT_POLICY"], malloc_tuned=tune_malloc(),
                 device=str(device or default_device()))
