@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .core import ConfigError, code_version, load_file, save_json, save_text
 from .data import DataSet, load_dataset
-from .distill import DistillConfig, Distiller, DivergenceError, load_matching, recipe
+from .distill import STABILISED, DistillConfig, Distiller, DivergenceError, load_matching, recipe
 
 # %% auto #0
 __all__ = ['LATE_EVALS', 'NEAR_CHANCE', 'ALPHA', 'MNIST_Q', 'MNIST_FOLDER', 'STUDIES', 'TABLE1_ROWS', 'make_record', 'run_seed',
@@ -237,6 +237,13 @@ STUDIES = {
                        choose=[["lenet-0.02", "lenet-0.001"], ["qlenet-0.02", "qlenet-0.001"]],
                        variants={f"{m}-{lr}": dict(model=m, hermitian="trainable" if m == "qlenet" else None, distill_lr=lr)
                                  for m in ("lenet", "qlenet") for lr in (0.02, 0.001)}),
+    # Table I's MNIST quantum LeNet at the paper's 400 epochs: faithful and stabilised (evaluated every 10 epochs)
+    "table1-400": dict(folder="mnist-400ep", base={**MNIST_Q, "epochs": 400, "eval_every": 10}, seeds=[0, 1, 2],
+                       compare=[("stabilised", "faithful")], variants={"faithful": {}, "stabilised": dict(STABILISED)}),
+    # the other MNIST rows of Table I at 400 epochs: classical LeNet and the fixed Hermitian
+    "table1-400-rows": dict(folder="mnist-400ep", base={**MNIST_Q, "epochs": 400, "eval_every": 10}, seeds=[0, 1, 2],
+                            compare=[("faithful", "lenet"), ("fixed", "faithful")],
+                            variants={"faithful": {}, "lenet": dict(model="lenet", hermitian=None), "fixed": dict(hermitian="fixed")}),
 }
 
 def resolve_dataset(base: dict) -> dict:
@@ -299,7 +306,6 @@ def table1_over_seeds(found: dict # study -> variant -> records, as run_study re
 
 def stabilised_check(found: dict) -> str:
     "A line saying whether `qdd.distill.STABILISED` is the stabiliser validation chose (empty before the study ran)."
-    from qdd.distill import STABILISED
     cands = STUDIES["stabilisers"]["choose"][0]
     if not found.get("stabilisers") or not all(found["stabilisers"].get(v) for v in cands): return ""
     best, _ = choose_by_validation(found["stabilisers"], cands)
