@@ -34,11 +34,11 @@ def time_steps(names, repeats, device):
     import torch
     runs = {n: distiller(n, device) for n in names}
     sync = torch.cuda.synchronize if str(device).startswith("cuda") else (lambda: None)
-    for d in runs.values(): d.step(); d.step()
+    for d in runs.values(): d.outer_step(); d.outer_step()
     times = {n: [] for n in names}
     for _ in range(repeats):
         for n, d in runs.items():
-            sync(); t = time.perf_counter(); d.step(); sync(); times[n].append(time.perf_counter() - t)
+            sync(); t = time.perf_counter(); d.outer_step(); sync(); times[n].append(time.perf_counter() - t)
     return {n: dict(median=statistics.median(v), min=min(v), max=max(v)) for n, v in times.items()}
 
 
@@ -58,8 +58,8 @@ def _timed(f):
 def flops_per_step(name, device):
     "Floating-point operations of one outer iteration of configuration `name` (a lower bound, see the module doc)."
     from torch.utils.flop_counter import FlopCounterMode
-    d = distiller(name, device); d.step()
-    with FlopCounterMode(display=False) as counter: d.step()
+    d = distiller(name, device); d.outer_step()
+    with FlopCounterMode(display=False) as counter: d.outer_step()
     return counter.get_total_flops()
 
 

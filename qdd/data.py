@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #5b23894f
 from __future__ import annotations
-import hashlib, os, struct, time, warnings
+import hashlib, os, struct, warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +17,7 @@ from .core import QddError, ConfigError, cache_dir, data_root, save_torch, to_de
 
 # %% auto #0
 __all__ = ['DATASETS', 'DataError', 'DataSet', 'normalize', 'denormalize', 'canonical_name', 'channel_stats', 'load_dataset',
-           'sample_per_class', 'crop_flip', 'augment', 'epoch_batches', 'show_per_class', 'show_dataset']
+           'sample_per_class', 'crop_flip', 'augment', 'epoch_batches', 'show_per_class', 'show_dataset', 'toy_dataset']
 
 # %% ../nbs/01_data.ipynb #e8590f3b
 class DataError(QddError):
@@ -312,3 +312,18 @@ def show_dataset(ds: DataSet, per_class: int = 8, seed: int = 0):
     "Grid of `per_class` random training images of each class of `ds`."
     idx = sample_per_class(ds.train_y, per_class, torch.Generator().manual_seed(seed))
     return show_per_class(ds.train_x[idx], ds.train_y[idx], ds.classes, ds.mean, ds.std, per_class, title=ds.name)
+
+# %% ../nbs/01_data.ipynb #7e5576fb
+def toy_dataset(n: int = 600, # training images; labels cycle through the 10 classes
+                side: int = 28, channels: int = 1,
+                seed: int = 0,
+                signal: float = 3.0, # added to row `label` of the top-left 10x10 corner; 0 gives pure noise
+                n_test: int|None = None, # test images (default: n), drawn after the training images
+                mean: float = 0.0, std: float = 1.0, # the normalisation the set records
+                name: str = "toy") -> DataSet:
+    "A seeded random 10-class data set whose label is readable from a corner of each image: small, fast, no files."
+    n_test = n if n_test is None else n_test
+    g = torch.Generator().manual_seed(seed)
+    x, y = torch.randn(n + n_test, channels, side, side, generator=g), torch.arange(n + n_test) % 10
+    if signal: x[:, :, :10, :10] += signal * F.one_hot(y, 10).float().view(-1, 1, 10, 1)
+    return DataSet(name, x[:n], y[:n], x[n:], y[n:], (mean,) * channels, (std,) * channels, [f"c{i}" for i in range(10)])

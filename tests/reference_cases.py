@@ -12,12 +12,10 @@ CASES = {
 
 
 def random_dataset(channels, side, n=320, seed=0):
-    "A seeded random 10-class data set with CIFAR-like normalisation (colour batches get augmented)."
-    from qdd.data import DataSet
-    g = torch.Generator().manual_seed(seed)
-    x, y = torch.randn(n, channels, side, side, generator=g), torch.arange(n) % 10
-    return DataSet(f"random{channels}x{side}", x, y, x[:64].clone(), y[:64].clone(), (0.5,) * channels, (0.25,) * channels,
-                   [f"c{i}" for i in range(10)])
+    "A seeded random 10-class data set (pure noise) with CIFAR-like normalisation (colour batches get augmented)."
+    from qdd.data import toy_dataset
+    return toy_dataset(n, side=side, channels=channels, seed=seed, signal=0, n_test=0, mean=0.5, std=0.25,
+                       name=f"random{channels}x{side}")
 
 
 def run_case(model, shape, preset, iterations=4, seed=3, device="cpu", **opts):
@@ -25,5 +23,5 @@ def run_case(model, shape, preset, iterations=4, seed=3, device="cpu", **opts):
     from qdd.distill import Distiller, recipe
     cfg = recipe(f"random{shape[0]}x{shape[1]}", preset=preset, model=model, batch_size=64, epochs=1, eval_every=0, seed=seed, **opts)
     d = Distiller(cfg, random_dataset(*shape), device=device)
-    losses = [d.step() for _ in range(iterations)]
+    losses = [d.outer_step() for _ in range(iterations)]
     return dict(losses=losses, images=d.images.detach().cpu().clone(), lrs=d.lrs.detach().cpu().clone())

@@ -137,5 +137,5 @@ def test_a_validation_split_writes_the_selected_state(tmp_path, data_dir):
     m = json.loads((out/"metrics.json").read_text())
     assert [e for e, _ in m["curves"]["val"]] == [1, 2]
     assert m["selected"]["val_acc"] == max(a for _, a in m["curves"]["val"])
-    from qdd.distill import load_distilled
+    from qdd.distilled import load_distilled
     assert load_distilled(out/"distilled_selected.pt").history["is_selected_state"]

@@ -3,18 +3,19 @@ import torch
 import pytest
 
 from qdd.core import ConfigError
-from qdd.cost import (ablation, angle_change, compare_costs, distillation_samples, executions_per_sample, full_samples,
-                      replay_samples, shot_noise, tapes_per_sample, track_tapes, training_curve)
-from qdd.distill import DistilledSet, Distiller, build_model, recipe
+from qdd.cost import (compare_costs, distillation_samples, executions_per_sample, full_samples, replay_samples, shot_noise, tapes_per_sample, track_tapes, training_curve)
+from qdd.ablations import ablation, angle_change
+from qdd.distilled import DistilledSet, build_model
+from qdd.distill import Distiller, recipe
 from qdd.evaluate import evaluate_distilled
 from qdd.models import make_model
 from qdd.pqc import PQC
-from helpers import toy_dataset
+from qdd.data import toy_dataset
 
 
 @pytest.fixture(scope="module")
 def toy():
-    return toy_dataset()
+    return toy_dataset(200)
 
 
 @pytest.fixture(scope="module")

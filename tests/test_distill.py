@@ -6,10 +6,11 @@ import torch
 import torch.nn.functional as F
 
 from qdd.core import ConfigError
-from qdd.distill import (DistilledSetError, Distiller, DivergenceError, build_model, fresh_params, load_distilled,
-                         recipe, save_distilled, unroll)
+from qdd.replay import fresh_params, unroll
+from qdd.distilled import DistilledSetError, build_model, load_distilled, save_distilled
+from qdd.distill import Distiller, DivergenceError, recipe
 from qdd.models import functional_forward, make_model, weights_of
-from helpers import toy_dataset
+from qdd.data import toy_dataset
 
 
 def test_gradient_through_the_unrolled_steps_matches_finite_differences():
@@ -32,7 +33,7 @@ def test_gradient_through_the_unrolled_steps_matches_finite_differences():
 
 
 def test_a_stopped_run_resumes_to_exactly_the_uninterrupted_result(tmp_path):
-    ds = toy_dataset()
+    ds = toy_dataset(200)
     cfg = recipe("mnist", epochs=5, batch_size=50, checkpoint_every=3, eval_every=0)
     whole = Distiller(cfg, ds).run(progress=False)
     Distiller(cfg, ds, tmp_path).run(progress=False, stop_after=7)
@@ -43,14 +44,14 @@ def test_a_stopped_run_resumes_to_exactly_the_uninterrupted_result(tmp_path):
 
 
 def test_a_checkpoint_from_another_configuration_is_refused(tmp_path):
-    ds = toy_dataset()
+    ds = toy_dataset(200)
     Distiller(recipe("mnist", epochs=1, batch_size=50), ds, tmp_path).run(progress=False)
     with pytest.raises(ConfigError, match="another configuration"):
         Distiller(recipe("mnist", epochs=1, batch_size=50, ipc=2), ds, tmp_path).run(progress=False)
 
 
 def test_divergence_stops_with_a_clear_message_and_keeps_the_last_good_state(tmp_path):
-    ds = toy_dataset()
+    ds = toy_dataset(200)
     cfg = recipe("mnist", epochs=3, batch_size=50, distill_lr=1e9, eval_every=0)
     with pytest.raises(DivergenceError, match="NaN/inf at iteration") as e:
         Distiller(cfg, ds, tmp_path).run(progress=False)
@@ -78,7 +79,7 @@ def test_frozen_pqc_keeps_circuit_angles_out_of_the_trained_parameters():
 
 
 def test_distilled_sets_refuse_another_model_or_data_set(tmp_path):
-    dset = Distiller(recipe("mnist", epochs=1, batch_size=50), toy_dataset()).run(progress=False)
+    dset = Distiller(recipe("mnist", epochs=1, batch_size=50), toy_dataset(200)).run(progress=False)
     save_distilled(dset, tmp_path / "distilled.pt")
     assert load_distilled(tmp_path, model="lenet").n_images == 10
     with pytest.raises(DistilledSetError, match="model 'lenet', not 'qlenet'"):
@@ -90,7 +91,7 @@ def test_distilled_sets_refuse_another_model_or_data_set(tmp_path):
 
 
 def test_fixed_init_replays_from_the_saved_w0():
-    dset = Distiller(recipe("mnist", epochs=1, batch_size=50, seed=3), toy_dataset()).run(progress=False)
+    dset = Distiller(recipe("mnist", epochs=1, batch_size=50, seed=3), toy_dataset(200)).run(progress=False)
     a, b = build_model(dset).state_dict(), make_model("lenet", 1, 28, 10, seed=3).state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
 
@@ -104,7 +105,7 @@ def test_invalid_values_are_rejected(bad, match):
 
 
 def test_a_finished_run_extended_to_more_epochs_equals_the_longer_run(tmp_path):
-    ds = toy_dataset()
+    ds = toy_dataset(200)
     cfg = recipe("mnist", epochs=4, batch_size=50, eval_every=2, checkpoint_every=50)
     longer = Distiller(recipe("mnist", epochs=7, batch_size=50, eval_every=2, checkpoint_every=50), ds).run(progress=False)
     Distiller(cfg, ds, tmp_path).run(progress=False)

@@ -25,12 +25,12 @@ def test_an_outer_iteration_waits_for_the_device_once():
     d = Distiller(recipe("random3x32", preset="cifar10", model="qlenet", batch_size=64, epochs=1, eval_every=0),
                   random_dataset(3, 32), device="cuda")
     assert d.train_x.is_cuda and d.train_y.is_cuda
-    d.step()  # warm-up: first calls initialise CUDA state
+    d.outer_step()  # warm-up: first calls initialise CUDA state
     torch.cuda.set_sync_debug_mode("warn")
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            d.step()
+            d.outer_step()
     finally: torch.cuda.set_sync_debug_mode("default")
     syncs = [w for w in caught if "synchroniz" in str(w.message)]
     assert len(syncs) <= 1, [str(w.message) for w in syncs]

@@ -6,7 +6,7 @@ from qdd.core import ConfigError
 from qdd.distill import Distiller, recipe
 from qdd.stability import (LossBlowUp, Probe, divergence_table, hermitian_eigenvalues, instrumented_run, scaled, stability_figures,
                            stability_sweep, stability_table)
-from helpers import toy_dataset
+from qdd.data import toy_dataset
 
 
 def cfg(**kw):
@@ -14,7 +14,7 @@ def cfg(**kw):
 
 
 def test_a_run_records_loss_gradients_and_the_spectrum_of_w_T():
-    run = instrumented_run(cfg(), toy_dataset())
+    run = instrumented_run(cfg(), toy_dataset(200))
     assert run.diverged is None and len(run.records) == 8 and run.test_acc is not None
     first, last = run.records[0], run.records[-1]
     assert first["grad_images"] > 0 and first["grad_lrs"] > 0 and len(first["lrs"]) == 3
@@ -23,16 +23,16 @@ def test_a_run_records_loss_gradients_and_the_spectrum_of_w_T():
 
 
 def test_eigenvalues_come_from_w_T_when_trainable_and_from_the_buffers_otherwise():
-    ds = toy_dataset()
-    d = Distiller(cfg(hermitian="trainable"), ds); d.step()
+    ds = toy_dataset(200)
+    d = Distiller(cfg(hermitian="trainable"), ds); d.outer_step()
     w0 = torch.linalg.eigvalsh(d.model.pqc.hermitians().detach().to(torch.complex128))
     assert not torch.allclose(hermitian_eigenvalues(d), w0)  # the inner steps moved A
-    f = Distiller(cfg(hermitian="fixed"), ds); f.step()
+    f = Distiller(cfg(hermitian="fixed"), ds); f.outer_step()
     assert torch.allclose(hermitian_eigenvalues(f), torch.linalg.eigvalsh(f.model.pqc.hermitians().detach().to(torch.complex128)))
 
 
 def test_nan_divergence_is_caught_recorded_and_counted():
-    ds = toy_dataset()
+    ds = toy_dataset(200)
     runs = stability_sweep(ds, modes=("trainable", "fixed"), multipliers=(1,), epochs=2, train_subset=None,
                            batch_size=50, distill_lr=1e9, progress=False)
     assert all(r.diverged == "nan" for r in runs)
@@ -55,13 +55,13 @@ def test_the_multiplier_scales_both_learning_rates_and_bad_input_is_refused():
     c = scaled(cfg(), 2)
     assert (c.lr, c.distill_lr) == (0.02, 0.04)
     with pytest.raises(ConfigError, match="unknown Hermitian mode"):
-        stability_sweep(toy_dataset(), modes=("learned",))
+        stability_sweep(toy_dataset(200), modes=("learned",))
     with pytest.raises(ConfigError, match="blowup must be > 1"):
-        stability_sweep(toy_dataset(), blowup=0.5)
+        stability_sweep(toy_dataset(200), blowup=0.5)
 
 
 def test_a_sweep_resumes_from_its_cache_and_draws_its_figures(tmp_path):
-    ds = toy_dataset()
+    ds = toy_dataset(200)
     kw = dict(seeds=(0,), multipliers=(1, 2), epochs=1, train_subset=None, batch_size=100, cache=tmp_path, progress=False)
     runs = stability_sweep(ds, **kw)
     assert len(runs) == 6 and len(list(tmp_path.glob("*.json"))) == 6
