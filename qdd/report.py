@@ -156,9 +156,9 @@ def curves_by_dataset(metrics: dict, # run name -> metrics.json
 
 # %% ../nbs/14_report.ipynb #4838ad4a
 def hermitian_cost(rows: list[dict]) -> dict:
-    "Per data set: trainable minus fixed quantum LeNet accuracy (points) and their (trainable, fixed) epochs."
+    "Per data set, in Table I order: trainable minus fixed quantum LeNet accuracy (points) and their (trainable, fixed) epochs."
     out = {}
-    for d in {r["dataset"] for r in rows}:
+    for d in dict.fromkeys(r["dataset"] for r in rows):
         q = {r["hermitian"]: r for r in rows if r["dataset"] == d and r["model"] == "qlenet"}
         if {"trainable", "fixed"} <= set(q):
             out[d] = dict(points=round(q["trainable"]["ours_acc"] - q["fixed"]["ours_acc"], 2),
