@@ -8,7 +8,12 @@ sharing two cores, as the paper runner does), and prints each copy's figures.
 products, complex products counted as real ones, so a lower bound) and divides it by this core's measured float32
 matrix-product rate: the time an iteration would take if every operation ran at peak.
 
-Usage: python bench/step.py [--repeats 7] [--threads 1] [--jobs 1] [--device cpu] [--only cifar10-qlenet ...] [--flops]"""
+`--baseline REV` also times each quantum configuration with the circuit engine (`qdd.pqc.torch_expvals`) of git
+revision REV, in the same process and interleaved with today's, and prints the new/old ratio: the way to compare two
+versions of the engine on a busy machine, where timings from separate processes do not compare.
+
+Usage: python bench/step.py [--repeats 7] [--threads 1] [--jobs 1] [--device cpu] [--only cifar10-qlenet ...] [--flops]
+                            [--baseline REV]"""
 import argparse, json, os, statistics, subprocess, sys, time, warnings
 
 warnings.filterwarnings("ignore", message=".*non-trainable.*")
@@ -29,16 +34,43 @@ def distiller(name, device):
     return Distiller(cfg, toy_dataset(2048, side, channels), device=device)
 
 
-def time_steps(names, repeats, device):
-    "Median seconds per `step` of each configuration, interleaved after two warm-up steps each."
-    import torch
-    runs = {n: distiller(n, device) for n in names}
+def baseline_engine(rev):
+    "`torch_expvals` of qdd/pqc.py at git revision `rev`, loaded as a module next to today's."
+    import importlib.util, tempfile
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    source = subprocess.run(["git", "show", f"{rev}:qdd/pqc.py"], cwd=root, check=True, capture_output=True, text=True).stdout
+    path = os.path.join(tempfile.mkdtemp(), "pqc_baseline.py")
+    with open(path, "w") as f: f.write(source)
+    spec = importlib.util.spec_from_file_location("qdd.pqc_baseline", path)
+    module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+    return module.torch_expvals
+
+
+class engine:
+    "Context: `qdd.pqc.torch_expvals` (what every PQC layer calls) replaced by `f`."
+    def __init__(self, f): self.f = f
+    def __enter__(self):
+        import qdd.pqc
+        self.saved, qdd.pqc.torch_expvals = qdd.pqc.torch_expvals, self.f
+    def __exit__(self, *exc):
+        import qdd.pqc
+        qdd.pqc.torch_expvals = self.saved
+
+
+def time_steps(names, repeats, device, baseline=None):
+    """Median seconds per `step` of each configuration, interleaved after two warm-up steps each; with `baseline` (a
+    `torch_expvals`), also of each quantum configuration run with it (as 'NAME@baseline')."""
+    import torch, qdd.pqc
+    runs = {n: (distiller(n, device), qdd.pqc.torch_expvals) for n in names}
+    if baseline: runs.update({f"{n}@baseline": (distiller(n, device), baseline) for n in names if "qlenet" in n})
     sync = torch.cuda.synchronize if str(device).startswith("cuda") else (lambda: None)
-    for d in runs.values(): d.outer_step(); d.outer_step()
-    times = {n: [] for n in names}
+    for d, f in runs.values():
+        with engine(f): d.outer_step(); d.outer_step()
+    times = {n: [] for n in runs}
     for _ in range(repeats):
-        for n, d in runs.items():
-            sync(); t = time.perf_counter(); d.outer_step(); sync(); times[n].append(time.perf_counter() - t)
+        for n, (d, f) in runs.items():
+            with engine(f):
+                sync(); t = time.perf_counter(); d.outer_step(); sync(); times[n].append(time.perf_counter() - t)
     return {n: dict(median=statistics.median(v), min=min(v), max=max(v)) for n, v in times.items()}
 
 
@@ -70,17 +102,20 @@ def report(figures, header):
     for ds in ("cifar10", "mnist"):
         q, c = figures.get(f"{ds}-qlenet"), figures.get(f"{ds}-lenet")
         if q and c: print(f"  {ds}: quantum LeNet / LeNet = {q['median'] / c['median']:.2f}x")
+        old = figures.get(f"{ds}-qlenet@baseline")
+        if q and old: print(f"  {ds}: quantum LeNet, this engine / baseline engine = {q['median'] / old['median']:.2f}x")
 
 
-def main(repeats=7, threads=1, jobs=1, device="cpu", only=None, json_out=False, flops=False):
+def main(repeats=7, threads=1, jobs=1, device="cpu", only=None, json_out=False, flops=False, baseline=None):
     names = [n for n in CONFIGS if not only or n in only]
     if jobs > 1: return parallel(names, repeats, threads, jobs, device)
     from qdd.core import configure_threads
     policy = configure_threads(threads, device)
-    figures = time_steps(names, repeats, device)
+    figures = time_steps(names, repeats, device, baseline and baseline_engine(baseline))
     if json_out: print(json.dumps(figures)); return
     import torch
-    report(figures, f"Distiller.step, median of {repeats} after warm-up; device {device}, torch {torch.__version__}, "
+    report(figures, f"Distiller.step, median of {repeats} after warm-up{f'; baseline engine: {baseline}' if baseline else ''}; "
+                    f"device {device}, torch {torch.__version__}, "
                     f"{policy['threads']} thread(s), malloc tuned: {policy['malloc_tuned']}, load average "
                     f"{os.getloadavg()[0]:.2f}")
     if flops: report_floor(figures, device)
@@ -91,6 +126,7 @@ def report_floor(figures, device):
     peak = matmul_gflops()
     print(f"FLOP floor at {peak:.0f} GFLOP/s (this core, float32 1024x1024 matrix product):")
     for n, f in figures.items():
+        if "@" in n: continue
         g = flops_per_step(n, device) / 1e9
         print(f"  {n:16s} {g:6.2f} GFLOP per iteration, floor {g / peak * 1e3:6.1f} ms, measured {f['median'] / (g / peak):.1f}x the floor")
 
@@ -113,5 +149,7 @@ if __name__ == "__main__":
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--only", nargs="+")
     ap.add_argument("--flops", action="store_true", help="also print the FLOP count and floor of each configuration")
+    ap.add_argument("--baseline", metavar="REV", help="also time the quantum configurations with the engine of git revision REV")
     ap.add_argument("--json", dest="json_out", action="store_true", help=argparse.SUPPRESS)
     main(**vars(ap.parse_args()))
+

@@ -17,9 +17,9 @@ from .core import ConfigError, atomic_write
 __all__ = ['HERMITIAN_MODES', 'PAULIS', 'A_TO_PAULI', 'BACKENDS', 'MAX_TORCH_QUBITS', 'make_qnode', 'reference_qnode',
            'example_inputs', 'hermitian_from', 'draw_circuit', 'circuit_specs', 'embed', 'rot_matrices', 'kron_qubits',
            'layer_ranges', 'cnot_ring', 'ring_gathers', 'chain_layers', 'circuit_unitary', 'measurement_bases',
-           'bloch_signs', 'Square', 'measurement_tables', 'amplitude_matrix', 'bloch_vectors', 'density_matrices',
-           'pauli_coefficients', 'pauli_coefficients_of_a', 'check_hermitians', 'torch_expvals', 'installed_devices',
-           'pennylane_diff_method', 'FirstOrderOnly', 'xavier_normal_', 'PQC']
+           'bloch_signs', 'Square', 'measurement_tables', 'amplitude_matrix', 'state_amplitudes', 'amplitudes',
+           'bloch_vectors', 'density_matrices', 'pauli_coefficients', 'pauli_coefficients_of_a', 'check_hermitians',
+           'torch_expvals', 'installed_devices', 'pennylane_diff_method', 'FirstOrderOnly', 'xavier_normal_', 'PQC']
 
 # %% ../nbs/02_pqc.ipynb #fac8bd6b
 def make_qnode(n_qubits: int = 6, n_layers: int = 3, # circuit size; weights have shape (n_layers, n_qubits, 3)
@@ -92,15 +92,24 @@ _ROT_LINEAR = 0.5 * torch.tensor([[-1., 1., -1., 1., 0., 0., 0., 0.], [0., 0., 0
                                   [-1., -1., 1., 1., 0., 0., 0., 0.]], dtype=torch.float64)
 _ROT_SHIFT = torch.tensor([0., math.pi / 2, -math.pi / 2, 0.], dtype=torch.float64)
 
+def _rot_cosine_tables():
+    "(3, 16) angles -> cosine arguments, (16,) their shifts, (16, 8) pair sums: entry e's (re, im) from 4 cosines."
+    p, c, s = _ROT_LINEAR[:, :4], _ROT_LINEAR[:, 4:], _ROT_SHIFT
+    linear = torch.stack([p + c, p - c, p + c, p - c], -1).reshape(3, 16)
+    shift = torch.stack([s, -s, s - math.pi / 2, -s - math.pi / 2], -1).reshape(16)
+    pairs = torch.kron(torch.eye(8, dtype=torch.float64), torch.full((2, 1), 0.5))
+    return linear, shift, pairs
+
 @functools.lru_cache(maxsize=16)
-def _rot_constants(dtype, device): return _ROT_LINEAR.to(device, dtype), _ROT_SHIFT.to(device, dtype)
+def _rot_constants(dtype, device): return tuple(t.to(device, dtype) for t in _rot_cosine_tables())
 
 def rot_matrices(weights: Tensor # (..., 3) angles (phi, theta, omega), PennyLane's Rot convention
                 ) -> Tensor:
     "Complex (..., 2, 2) matrices Rot(phi, theta, omega) = RZ(omega) RY(theta) RZ(phi)."
-    linear, shift = _rot_constants(weights.dtype, weights.device)
-    phases, cos_args = (weights @ linear).split(4, -1)
-    return (torch.cos(cos_args + shift) * torch.polar(torch.ones_like(phases), phases)).unflatten(-1, (2, 2))
+    linear, shift, pairs = _rot_constants(weights.dtype, weights.device)
+    re_im = torch.cos(torch.addmm(shift, weights.reshape(-1, 3), linear)) @ pairs
+    return torch.view_as_complex(re_im.view(*weights.shape[:-1], 2, 2, 2))
+
 
 # %% ../nbs/02_pqc.ipynb #4a291723
 def _kron_broadcast(R: Tensor # (*batch, m, 2, 2)
@@ -202,13 +211,30 @@ def amplitude_matrix(weights: Tensor, cdtype=torch.complex64) -> Tensor:
     W = chain_layers(weights, cdtype, measurement_tables(weights.shape[1], weights.shape[0], cdtype, weights.device)[0])
     return torch.view_as_real(W).transpose(1, 2).reshape(-1, W.shape[1])
 
+def state_amplitudes(z: Tensor, # (B, 2**n) real features
+                     weights: Tensor, cdtype=torch.complex64) -> Tensor:
+    "`z @ amplitude_matrix(weights).T`, computed by applying the layers to the states one after the other."
+    L, n = weights.shape[:2]
+    gathers = ring_gathers(n, L, z.device)
+    K = kron_qubits(rot_matrices(weights.to(_real_dtype(cdtype)))).unbind(0)
+    psi = z.to(cdtype)
+    for l in range(L - 1): psi = (psi @ K[l].T).index_select(1, gathers[l])
+    return torch.view_as_real(psi @ K[-1].T @ measurement_tables(n, L, cdtype, z.device)[0].T).reshape(len(z), -1)
+
+def amplitudes(z: Tensor, # (B, 2**n) real features
+               weights: Tensor, cdtype=torch.complex64) -> Tensor:
+    "(B, 6 * 2**n) real and imaginary parts of the X, Y and Z-basis amplitudes, in the cheaper order for the batch."
+    z = z.to(_real_dtype(cdtype))
+    if len(z) < z.shape[-1]: return state_amplitudes(z, weights, cdtype)
+    return z @ amplitude_matrix(weights, cdtype).T
+
 def bloch_vectors(z: Tensor, # (B, 2**n) real features
                   weights: Tensor, # (n_layers, n, 3) angles
                   cdtype=torch.complex64, eps: float = 1e-12) -> Tensor:
     "(B, n, 3) Bloch vectors (<X_i>, <Y_i>, <Z_i>) of every wire after the circuit."
     z = z.to(_real_dtype(cdtype))
     signs = measurement_tables(weights.shape[1], weights.shape[0], cdtype, z.device)[1]
-    r = Square.apply(z @ amplitude_matrix(weights, cdtype).T) @ signs
+    r = Square.apply(amplitudes(z, weights, cdtype)) @ signs
     return (r / z.square().sum(-1, keepdim=True).clamp_min(eps)).unflatten(-1, (-1, 3))
 
 def density_matrices(bloch: Tensor # (..., 3) Bloch vectors
@@ -216,6 +242,7 @@ def density_matrices(bloch: Tensor # (..., 3) Bloch vectors
     "(..., 2, 2) density matrices (I + r . sigma) / 2."
     x, y, zc = bloch.unbind(-1)
     return torch.stack([1 + zc, torch.complex(x, -y), torch.complex(x, y), 1 - zc], -1).unflatten(-1, (2, 2)) / 2
+
 
 # %% ../nbs/02_pqc.ipynb #104f3815
 HERMITIAN_MODES = ("trainable", "fixed", "pauliz")
@@ -256,8 +283,11 @@ def torch_expvals(z: Tensor, # (B, 2**n) real features
                   a_real: Tensor, a_imag: Tensor, # (n, 2, 2) parts of A; H_i = (A_i + A_i^dagger)/2
                   cdtype=torch.complex64, eps: float = 1e-12) -> Tensor:
     "(B, n) expectation values <H_i> of the circuit: the torch engine."
-    coef = pauli_coefficients_of_a(a_real.to(_real_dtype(cdtype)), a_imag.to(_real_dtype(cdtype)))
-    return coef[:, 0] + (bloch_vectors(z, weights, cdtype, eps) * coef[:, 1:]).sum(-1)
+    rd, n = _real_dtype(cdtype), weights.shape[1]
+    z, coef = z.to(rd), pauli_coefficients_of_a(a_real.to(rd), a_imag.to(rd))
+    signs = (measurement_tables(n, weights.shape[0], cdtype, z.device)[1].view(-1, n, 3) * coef[:, 1:]).sum(-1)
+    return coef[:, 0] + (Square.apply(amplitudes(z, weights, cdtype)) @ signs) / z.square().sum(-1, keepdim=True).clamp_min(eps)
+
 
 # %% ../nbs/02_pqc.ipynb #14f9375a
 BACKENDS = ("torch", "pennylane")
