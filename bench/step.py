@@ -28,7 +28,7 @@ CONFIGS = {  # name -> (data set shape (channels, side), recipe, model options)
 
 def distiller(name, device):
     from qdd.distill import Distiller, recipe
-    from qdd.seeds import toy_dataset  # random images, 10 classes; colour ones get augmented like CIFAR-10
+    from qdd.data import toy_dataset  # random images, 10 classes; colour ones get augmented like CIFAR-10
     (channels, side), preset, opts = CONFIGS[name]
     cfg = recipe(f"random{channels}x{side}", preset=preset, epochs=400, eval_every=0, **opts)
     return Distiller(cfg, toy_dataset(2048, side, channels), device=device)

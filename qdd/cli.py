@@ -147,7 +147,7 @@ def check_dataset(name: str) -> str:
     "The canonical name of data set `name` after checking it names one, before any work: `--dataset` errors come first."
     name = canonical_name(name)
     if name.startswith("imagefolder:"):
-        if not Path(path := name.split(":", 1)[1]).is_dir():
+        if not Path(name.split(":", 1)[1]).is_dir():
             raise ConfigError(f"--dataset {name}: no such folder; pass imagefolder:PATH with PATH/train/<class>/ and PATH/test/<class>/")
     elif name not in DATASETS: raise ConfigError(f"--dataset {name!r} is unknown: choose one of {', '.join(DATASETS)} or imagefolder:PATH")
     return name

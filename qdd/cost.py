@@ -18,9 +18,10 @@ from .evaluate import adam_batches, evaluate_distilled, random_real_baseline
 from .pqc import PQC
 
 # %% auto #0
-__all__ = ['pqc_of', 'embedding_angles', 'shifted_parameters', 'readout_settings', 'tapes_per_sample', 'executions_per_sample',
-           'track_tapes', 'replay_samples', 'full_samples', 'distillation_samples', 'training_cost', 'training_curve',
-           'executions_to_reach', 'cost_row', 'compare_costs', 'plot_cost', 'shot_noise']
+__all__ = ['DISTILLED', 'RANDOM_REAL', 'FULL', 'FULL_TO_DISTILLED', 'DISTILLATION', 'pqc_of', 'embedding_angles',
+           'shifted_parameters', 'readout_settings', 'tapes_per_sample', 'executions_per_sample', 'track_tapes',
+           'replay_samples', 'full_samples', 'distillation_samples', 'training_cost', 'training_curve',
+           'executions_to_reach', 'cost_row', 'compare_costs', 'cost_row_of', 'cost_ratio', 'plot_cost', 'shot_noise']
 
 # %% ../nbs/09_cost.ipynb #e372927c
 def pqc_of(model) -> PQC:
@@ -119,6 +120,10 @@ def _with_ratios(rows: list[dict], reference: dict) -> list[dict]:
     return [{**r, "x_distilled": r["samples"] / reference["samples"]} for r in rows]
 
 # %% ../nbs/09_cost.ipynb #ae1c48df
+# the methods of the cost table, by name (the report and the paper notebook look rows up by these)
+DISTILLED, RANDOM_REAL, FULL = "distilled (replay)", "random real (replay)", "full data"
+FULL_TO_DISTILLED, DISTILLATION = "full data, to distilled accuracy", "distillation (one-time, simulator)"
+
 def compare_costs(dset: DistilledSet, # a fixed-init quantum distilled set
                   ds: DataSet, # its data set (full training uses all of ds.train_x)
                   shots: int = 1000, full_epochs: int = 1, batch_size: int = 128, lr: float = 1e-3,
@@ -134,13 +139,25 @@ def compare_costs(dset: DistilledSet, # a fixed-init quantum distilled set
     f = training_curve(build_model(dset), ds, epochs=full_epochs, batch_size=batch_size, lr=lr, seed=seed,
                        eval_every=eval_every, max_test=max_test, progress=progress)
     reach = executions_to_reach(f["curve"], d["test_acc"])
-    rows = [cost_row("distilled (replay)", n, replay_samples(dset), d["replay_circuit_executions"], d["test_acc"], d["eval_seconds"], pqc, shots),
-            cost_row("random real (replay)", n, replay_samples(dset), r["replay_circuit_executions"], r["test_acc"], r["eval_seconds"], pqc, shots),
-            cost_row(f"full data ({full_epochs} epochs)", len(ds.train_x), full_samples(len(ds.train_x), full_epochs, batch_size),
-                     f["executions"], f["test_acc"], f["train_seconds"], pqc, shots)]
-    if reach is not None: rows.append(cost_row("full data, to distilled accuracy", len(ds.train_x), reach, reach, d["test_acc"], None, pqc, shots))
-    if distill_executions: rows.append(cost_row("distillation (one-time, simulator)", None, distill_executions, None, None, None, pqc, shots, False))
+    row = lambda method, **kw: cost_row(method, pqc=pqc, shots=shots, **kw)
+    rows = [row(DISTILLED, images=n, samples=replay_samples(dset), measured=d["replay_circuit_executions"], acc=d["test_acc"], seconds=d["eval_seconds"]),
+            row(RANDOM_REAL, images=n, samples=replay_samples(dset), measured=r["replay_circuit_executions"], acc=r["test_acc"], seconds=r["eval_seconds"]),
+            row(f"{FULL} ({full_epochs} epochs)", images=len(ds.train_x), samples=full_samples(len(ds.train_x), full_epochs, batch_size),
+                measured=f["executions"], acc=f["test_acc"], seconds=f["train_seconds"])]
+    if reach is not None: rows.append(row(FULL_TO_DISTILLED, images=len(ds.train_x), samples=reach, measured=reach, acc=d["test_acc"], seconds=None))
+    if distill_executions: rows.append(row(DISTILLATION, images=None, samples=distill_executions, measured=None, acc=None, seconds=None, hardware=False))
     return dict(rows=_with_ratios(rows, rows[0]), curve=f["curve"], distilled=d, random_real=r, full=f, shots=shots)
+
+# %% ../nbs/09_cost.ipynb #84244563
+def cost_row_of(costs: dict, method: str) -> dict|None:
+    "The row of `costs` for `method` (`FULL` matches the full-data row of any epoch count); None if it is not there."
+    return next((r for r in costs["rows"] if r["method"] == method or (method == FULL and r["method"].startswith(FULL + " ("))), None)
+
+def cost_ratio(costs: dict) -> dict:
+    "Full-data executions over the distilled replay's (one epoch, and to the distilled accuracy), with each method's accuracy."
+    full, reach = cost_row_of(costs, FULL), cost_row_of(costs, FULL_TO_DISTILLED)
+    return dict(full_over_distilled=full["x_distilled"], reach_over_distilled=reach["x_distilled"] if reach else None,
+                distilled_acc=costs["distilled"]["test_acc"], random_real_acc=costs["random_real"]["test_acc"], full_acc=full["test_acc"])
 
 # %% ../nbs/09_cost.ipynb #479df329
 def plot_cost(costs: dict, title: str = "", input_gradient: bool = False):

@@ -17,7 +17,8 @@ from .core import QddError, ConfigError, cache_dir, data_root, save_torch, to_de
 
 # %% auto #0
 __all__ = ['DATASETS', 'DataError', 'DataSet', 'normalize', 'denormalize', 'canonical_name', 'channel_stats', 'load_dataset',
-           'sample_per_class', 'crop_flip', 'augment', 'epoch_batches', 'show_per_class', 'show_dataset', 'toy_dataset']
+           'sample_per_class', 'crop_flip', 'augment', 'epoch_batches', 'show_per_class', 'show_dataset',
+           'cifar10_source', 'dataset_source', 'toy_dataset']
 
 # %% ../nbs/01_data.ipynb #e8590f3b
 class DataError(QddError):
@@ -231,8 +232,8 @@ def load_dataset(name: str, # "mnist", "fashion_mnist", "cifar10" or "imagefolde
         raw = dict(train_x=trx, train_y=try_, test_x=tex, test_y=tey, classes=classes, mean=mean, std=std)
         if path is not None: save_torch(raw, path)
     m, s = tuple(raw["mean"]), tuple(raw["std"])
-    return DataSet(name, normalize(raw["train_x"], m, s), raw["train_y"], normalize(raw["test_x"], m, s),
-                   raw["test_y"], m, s, list(raw["classes"]))
+    return DataSet(name, train_x=normalize(raw["train_x"], m, s), train_y=raw["train_y"], test_x=normalize(raw["test_x"], m, s),
+                   test_y=raw["test_y"], mean=m, std=s, classes=list(raw["classes"]))
 
 # %% ../nbs/01_data.ipynb #5783feeb
 def _write_png(x: Tensor, path: Path):
@@ -313,6 +314,18 @@ def show_dataset(ds: DataSet, per_class: int = 8, seed: int = 0):
     idx = sample_per_class(ds.train_y, per_class, torch.Generator().manual_seed(seed))
     return show_per_class(ds.train_x[idx], ds.train_y[idx], ds.classes, ds.mean, ds.std, per_class, title=ds.name)
 
+# %% ../nbs/01_data.ipynb #1f4da367
+def cifar10_source(root: Path|None = None) -> tuple[str, str]:
+    "(data set name, label) for CIFAR-10: the canonical files if present, else the JPEG copy."
+    root = data_root(root)
+    if (root/"cifar-10-batches-py").exists(): return "cifar10", "CIFAR-10"
+    return f"imagefolder:{(root/'cifar10-jpeg').resolve()}", "CIFAR-10 (JPEG copy)"
+
+def dataset_source(key: str, root: Path|None = None) -> tuple[str, str]:
+    "(data set name, label) that a data set key of the studies stands for: MNIST, CIFAR-10 (`cifar10_source`), else the key."
+    if key == "mnist": return "mnist", "MNIST"
+    return cifar10_source(root) if key == "cifar10" else (key, key)
+
 # %% ../nbs/01_data.ipynb #7e5576fb
 def toy_dataset(n: int = 600, # training images; labels cycle through the 10 classes
                 side: int = 28, channels: int = 1,
@@ -326,4 +339,5 @@ def toy_dataset(n: int = 600, # training images; labels cycle through the 10 cla
     g = torch.Generator().manual_seed(seed)
     x, y = torch.randn(n + n_test, channels, side, side, generator=g), torch.arange(n + n_test) % 10
     if signal: x[:, :, :10, :10] += signal * F.one_hot(y, 10).float().view(-1, 1, 10, 1)
-    return DataSet(name, x[:n], y[:n], x[n:], y[n:], (mean,) * channels, (std,) * channels, [f"c{i}" for i in range(10)])
+    return DataSet(name, train_x=x[:n], train_y=y[:n], test_x=x[n:], test_y=y[n:], mean=(mean,) * channels, std=(std,) * channels,
+                   classes=[f"c{i}" for i in range(10)])

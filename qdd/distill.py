@@ -27,7 +27,7 @@ __all__ = ['INIT_MODES', 'PRESETS', 'MODEL_PRESETS', 'STABILISED', 'CLI_FLAGS', 
            'COLLAPSE_FACTOR', 'COLLAPSE_WINDOW', 'DistillConfig', 'preset_for', 'recipe', 'flag_of', 'validate',
            'model_kwargs', 'softplus_inverse', 'init_synthetic', 'DivergenceError', 'config_diff', 'describe_diff',
            'load_matching', 'load_checkpoint', 'prepare_data', 'split_validation', 'learned_lrs', 'Distiller',
-           'distill']
+           'distill', 'last_good_state']
 
 # %% ../nbs/06_distill.ipynb #7bc533f2
 INIT_MODES = ("fixed", "random")
@@ -439,3 +439,10 @@ def distill(cfg: DistillConfig, # what to distil, see `recipe`
         dset = Distiller(cfg, ds, out, device).run(progress)
         save_distilled(dset, Path(out)/"distilled.pt")
     return dset
+
+# %% ../nbs/06_distill.ipynb #c9db4112
+def last_good_state(cfg: DistillConfig, out: str|Path, ds: DataSet|None = None) -> tuple[DistilledSet, Distiller]:
+    "The distilled set at the last checkpoint in `out` (e.g. the last good state of a run that diverged), and its Distiller."
+    if not (Path(out)/"checkpoint.pt").exists(): raise ConfigError(f"no checkpoint in {out}: there is no state to recover")
+    d = Distiller(cfg, ds, out); d._resume()
+    return d.result(), d

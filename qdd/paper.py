@@ -9,13 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .core import ConfigError, QddError, data_root, load_file
+from .core import ConfigError, QddError, load_file
+from .data import dataset_source
 
 # %% auto #0
-__all__ = ['PAPER_ACC', 'PAPER_NOTE', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'TRAIN_SIZES', 'Run', 'cifar10_source',
-           'parse_epochs', 'distill_runs', 'beyond_runs', 'profile_phases', 'profile_runs', 'papermill_command',
-           'execute', 'reproduce', 'thread_env', 'default_jobs', 'step_seconds', 'estimate_seconds', 'list_runs',
-           'main']
+__all__ = ['PAPER_ACC', 'PAPER_NOTE', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'TRAIN_SIZES', 'Run', 'parse_epochs',
+           'distill_runs', 'beyond_runs', 'profile_phases', 'profile_runs', 'papermill_command', 'execute', 'reproduce',
+           'thread_env', 'default_jobs', 'step_seconds', 'estimate_seconds', 'list_runs', 'main']
 
 # %% ../nbs/13_paper.ipynb #65735f71
 PAPER_ACC = {  # (dataset key, model, hermitian) -> accuracy in percent reported by the paper
@@ -46,13 +46,6 @@ class Run:
         inputs = [Path(runs_dir)/a/"metrics.json" for a in self.after]
         fresh = all(not p.exists() or p.stat().st_mtime <= path.stat().st_mtime for p in inputs)
         return fresh and all(self.params.get(k, v) == v for k, v in recorded.items())
-
-# %% ../nbs/13_paper.ipynb #77cac50a
-def cifar10_source(root: Path|None = None) -> tuple[str, str]:
-    "(data set name, label) for CIFAR-10: the canonical files if present, else the JPEG copy."
-    root = data_root(root)
-    if (root/"cifar-10-batches-py").exists(): return "cifar10", "CIFAR-10"
-    return f"imagefolder:{(root/'cifar10-jpeg').resolve()}", "CIFAR-10 (JPEG copy)"
 
 # %% ../nbs/13_paper.ipynb #c145645f
 PROFILES = {
@@ -85,7 +78,7 @@ def _budget(profile: str, key: str, name: str, caps: dict) -> dict:
 def distill_runs(profile: str, epochs: str|int|None = None, root=None) -> list[Run]:
     "The distillation runs of Table I for `profile`, with optional epoch caps (see `parse_epochs`)."
     if profile not in PROFILES: raise ConfigError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
-    caps, sets = parse_epochs(epochs), {"mnist": ("mnist", "MNIST"), "cifar10": cifar10_source(root)}
+    caps, sets = parse_epochs(epochs), {k: dataset_source(k, root) for k in ("mnist", "cifar10")}
     cap = f" --epochs {epochs}" if epochs else ""
     return [Run(n := _row_name(key, m, h), "distill.ipynb",
                 dict(dataset=name, dataset_key=key, dataset_label=label, model=m, hermitian=h, **_budget(profile, key, n, caps),
@@ -167,7 +160,8 @@ def reproduce(profile: str = "paper", runs_dir=None, results_dir=None, nbs_dir=N
         todo = [r for r in phase if force or r.name == "report" or not r.done(runs_dir)]
         for r in phase:
             if r not in todo: log(f"skip {r.name}: complete ({r.folder(runs_dir)/'metrics.json'})")
-        failed += _run_all(todo, runs_dir, results_dir, nbs_dir, jobs, threads, log, device)
+        failed += _run_all(todo, runs_dir=runs_dir, results_dir=results_dir, nbs_dir=nbs_dir, jobs=jobs, threads=threads, log=log,
+                           device=device)
     return failed
 
 def _select(runs, only):
@@ -207,7 +201,7 @@ TRAIN_SIZES = {"mnist": 60_000, "cifar10": 50_000}  # real training images of ea
 def step_seconds(key: str, model: str, hermitian: str|None, batch_size: int, device=None, steps: int = 3) -> float:
     "Seconds per outer iteration of distilling `model` on data shaped like data set `key`, timed on random data."
     from qdd.distill import Distiller, recipe
-    from qdd.seeds import toy_dataset
+    from qdd.data import toy_dataset
     channels, side = (1, 28) if key == "mnist" else (3, 32)
     cfg = recipe(f"random-{key}", preset=key, model=model, hermitian=hermitian, batch_size=batch_size, eval_every=0)
     d = Distiller(cfg, toy_dataset(batch_size, side, channels), device=device)

@@ -366,7 +366,8 @@ class PQC(nn.Module):
                  hermitians=None, # optional (n_qubits, 2, 2) Hermitian matrices to start from (or keep, if fixed)
                 ):
         super().__init__()
-        _check_pqc_args(n_qubits, n_layers, hermitian, dtype, backend, device, shots, hermitians)
+        _check_pqc_args(n_qubits=n_qubits, n_layers=n_layers, hermitian=hermitian, dtype=dtype, backend=backend, device=device,
+                        shots=shots, hermitians=hermitians)
         self.n_qubits, self.n_layers, self.hermitian, self.train_pqc = n_qubits, n_layers, hermitian, train_pqc
         self.dtype, self.backend, self.device_name, self.shots = dtype, backend, device, shots
         self.diff_method = pennylane_diff_method(device, n_qubits, shots) if backend == "pennylane" else None
@@ -445,7 +446,8 @@ def _qnode(self: PQC, measure: str):
     import pennylane as qml
     if self._qnodes is None: self._qnodes = {}
     if measure not in self._qnodes:
-        q = make_qnode(self.n_qubits, self.n_layers, self.device_name, self.diff_method, self.shots, measure)
+        q = make_qnode(self.n_qubits, self.n_layers, device=self.device_name, diff_method=self.diff_method, shots=self.shots,
+                       measure=measure)
         self._qnodes[measure] = qml.transforms.broadcast_expand(q) if self.diff_method == "parameter-shift" else q
     return self._qnodes[measure]
 

@@ -9,13 +9,13 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .core import ConfigError, code_version, load_file, save_json, save_text
-from .data import DataSet, load_dataset
+from .data import DataSet, dataset_source, load_dataset
 from .distill import STABILISED, DistillConfig, Distiller, DivergenceError, load_matching, recipe
 
 # %% auto #0
 __all__ = ['LATE_EVALS', 'NEAR_CHANCE', 'ALPHA', 'MNIST_Q', 'MNIST_FOLDER', 'STUDIES', 'TABLE1_ROWS', 'make_record', 'run_seed',
-           'toy_dataset', 'summarise', 'fisher_exact_p', 'compare', 'study_configs', 'run_study', 'read_study',
-           'archive_records', 'restore_records', 'fmt_stat', 'study_table', 'seed_table', 'verdict', 'final_val_acc',
+           'summarise', 'fisher_exact_p', 'compare', 'study_configs', 'run_study', 'read_study', 'archive_records',
+           'restore_records', 'fmt_stat', 'study_table', 'seed_table', 'verdict', 'final_val_acc',
            'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main', 'study_report', 'table1_over_seeds',
            'stabilised_check']
 
@@ -45,16 +45,6 @@ def run_seed(cfg: DistillConfig, # one seed's configuration
     record = make_record(d, diverged)
     save_json(record, folder/"record.json")
     return record
-
-# %% ../nbs/11_seeds.ipynb #fcd27941
-def toy_dataset(n: int = 600, # training images (also as many test images)
-                side: int = 28, channels: int = 1, seed: int = 0) -> DataSet:
-    "A random 10-class data set whose label is readable from a corner of each image: small, fast and learnable."
-    import torch
-    g = torch.Generator().manual_seed(seed)
-    x, y = torch.randn(2 * n, channels, side, side, generator=g), torch.arange(2 * n) % 10
-    x[:, :, :10, :10] += 3 * torch.nn.functional.one_hot(y, 10).float().view(-1, 1, 10, 1)
-    return DataSet("toy", x[:n], y[:n], x[n:], y[n:], (0.0,) * channels, (1.0,) * channels, [f"c{i}" for i in range(10)])
 
 # %% ../nbs/11_seeds.ipynb #ee230c74
 NEAR_CHANCE = 15.0  # percent: a run that ends below this on 10 classes (chance + 5 points) ended collapsed
@@ -249,8 +239,7 @@ STUDIES = {
 def resolve_dataset(base: dict) -> dict:
     "`base` with data set 'cifar10' read from the JPEG copy when the canonical files are not there."
     if base.get("dataset") != "cifar10": return base
-    from qdd.paper import cifar10_source
-    return {**base, "dataset": cifar10_source()[0]}
+    return {**base, "dataset": dataset_source("cifar10")[0]}
 
 def main(argv=None) -> int:
     "Run one shard of a named study: python -m qdd.seeds NAME [--root DIR] [--shard K/N]."

@@ -120,8 +120,9 @@ def instrumented_run(cfg: DistillConfig, # a qlenet configuration
     if kind is None and probe.blowups: kind, at = "blowup", probe.blowups[0]
     evals = d.history["eval"]
     acc = evals[-1][1] if evals and d.iteration == d.total_iterations else d.evaluate_now()
-    return StabilityRun(ds.name, cfg.hermitian or "trainable", cfg.seed, multiplier, asdict(cfg), probe.records,
-                        probe.reference, kind, at, acc, time.perf_counter() - t0)
+    return StabilityRun(dataset=ds.name, hermitian=cfg.hermitian or "trainable", seed=cfg.seed, multiplier=multiplier,
+                        config=asdict(cfg), records=probe.records, reference_loss=probe.reference, diverged=kind,
+                        diverged_at=at, test_acc=acc, seconds=time.perf_counter() - t0)
 
 # %% ../nbs/08_stability.ipynb #a850aed8
 def _sweep_configs(ds, modes, seeds, multipliers, **budget) -> list:
