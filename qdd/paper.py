@@ -204,7 +204,7 @@ def step_seconds(key: str, model: str, hermitian: str|None, batch_size: int, dev
     from qdd.data import toy_dataset
     channels, side = (1, 28) if key == "mnist" else (3, 32)
     cfg = recipe(f"random-{key}", preset=key, model=model, hermitian=hermitian, batch_size=batch_size, eval_every=0)
-    d = Distiller(cfg, toy_dataset(batch_size, side, channels), device=device)
+    d = Distiller(cfg, toy_dataset(batch_size, side=side, channels=channels), device=device)
     d.outer_step()  # warm-up: first calls allocate
     t0 = time.perf_counter()
     for _ in range(steps): d.outer_step()
