@@ -140,7 +140,7 @@ def _fmt(v) -> str: return "-" if v is None else (f"{v:.4g}" if isinstance(v, fl
 
 def markdown_table(rows: list[dict], columns: list|None = None) -> str:
     "A Markdown table of `rows` (columns: all keys of the first row unless given)."
-    cols = columns or list(rows[0]) if rows else []
+    cols = columns or (list(rows[0]) if rows else [])  # given columns hold even with no rows
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     return "\n".join(lines + ["| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |" for r in rows])
 

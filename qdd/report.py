@@ -96,8 +96,7 @@ def fmt(v) -> str:
 
 def table_markdown(rows: list[dict], columns: list = MD_COLUMNS) -> str:
     "`columns` of `rows` as a Markdown table, numbers through `fmt`; the header alone when there are no rows."
-    table = markdown_table([{c: fmt(r[c]) for c in columns} for r in rows] or [dict.fromkeys(columns)], columns)
-    return table if rows else table.rsplit("\n", 1)[0]
+    return markdown_table([{c: fmt(r[c]) for c in columns} for r in rows], columns)
 
 def table1_text(profile: str, rows: list[dict]) -> str:
     "The content of table1.md."
@@ -455,7 +454,7 @@ def report_text(profile: str, # the profile the runs belong to
                 findings: str # the result of `findings_text`
                ) -> str:
     "The content of REPORT.md."
-    budgets = sorted({(r["epochs"], r["train_images"]) for r in rows})
+    budgets = sorted({(r["epochs"], r["train_images"]) for r in rows}, key=lambda b: (b[0], str(b[1])))  # "all" or a count
     unfinished = "- Runs of Table I not finished: " + ", ".join(missing) + " (no number is reported for them)." if missing else ""
     return f"""# Reproduction report ({profile} profile)
 
