@@ -14,10 +14,10 @@ from .distill import STABILISED, DistillConfig, Distiller, DivergenceError, load
 
 # %% auto #0
 __all__ = ['LATE_EVALS', 'NEAR_CHANCE', 'ALPHA', 'MNIST_Q', 'MNIST_FOLDER', 'STUDIES', 'TABLE1_ROWS', 'TABLE1_400_ROWS',
-           'make_record', 'run_seed', 'summarise', 'fisher_exact_p', 'compare', 'study_configs', 'run_study',
-           'read_study', 'archive_records', 'restore_records', 'fmt_stat', 'study_table', 'seed_table', 'verdict',
-           'final_val_acc', 'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main', 'study_report',
-           'table1_over_seeds', 'stabilised_check']
+           'TABLE1_CIFAR_ROWS', 'make_record', 'run_seed', 'summarise', 'fisher_exact_p', 'compare', 'study_configs',
+           'run_study', 'read_study', 'archive_records', 'restore_records', 'fmt_stat', 'study_table', 'seed_table',
+           'verdict', 'final_val_acc', 'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main',
+           'study_report', 'table1_over_seeds', 'stabilised_check']
 
 # %% ../nbs/11_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -279,6 +279,8 @@ TABLE1_400_ROWS = [  # the same rows at the paper's 400 epochs, with the stabili
     ("MNIST", "lenet", "-", "table1-400-rows", "lenet", 94.0), ("MNIST", "qlenet", "trainable", "table1-400", "faithful", 91.9),
     ("MNIST", "qlenet", f"trainable, stabilised: {STABILISED} (beyond the paper)", "table1-400", "stabilised", None),
     ("MNIST", "qlenet", "fixed", "table1-400-rows", "fixed", 91.9 - 1.8)]
+TABLE1_CIFAR_ROWS = [  # CIFAR-10 at the short common budget of the "cifar10-lr" study, with the distill_lr validation chose
+    ("CIFAR-10", "lenet", "-", "cifar10-lr", "lenet-0.02", None), ("CIFAR-10", "qlenet", "trainable", "cifar10-lr", "qlenet-0.02", 50.3)]
 
 def _cell(s: dict) -> str:
     return f"{fmt_stat(s)} ({', '.join(f'{v:.1f}' for v in s['values'])})" if s["n"] else "-"
@@ -299,7 +301,7 @@ def table1_over_seeds(found: dict, # study -> variant -> records, as run_study r
         if not recs: continue
         sel = summarise(recs, "selected") if all(r["selected"] for r in recs) else dict(n=0)
         rows.append(f"| {label} | {model} | {herm} | {len(recs)} | {_cell(summarise(recs))} | {_cell(sel)} | {f'{paper:.1f}' if paper else '-'} |")
-    return "\n".join(rows) + "\n" + stabilised_check(found)
+    return "\n".join(rows) + "\n" + (stabilised_check(found) if stabilised_row else "")
 
 def stabilised_check(found: dict) -> str:
     "A line saying whether `qdd.distill.STABILISED` is the stabiliser validation chose (empty before the study ran)."
