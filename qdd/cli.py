@@ -4,24 +4,22 @@
 
 # %% ../nbs/12_cli.ipynb #0f2be825
 from __future__ import annotations
-import argparse, dataclasses, math, shlex, signal, sys, time
+import argparse, dataclasses, math, shlex, sys, time
 from dataclasses import asdict, fields
 from pathlib import Path
-
-from tqdm.auto import tqdm
 
 from .core import QddError, ConfigError, FileFormatError, claim_run_folder, code_version, configure_threads, load_file, save_json, versions
 from .data import DATASETS, canonical_name, load_dataset
 from .pqc import HERMITIAN_MODES
 from .distilled import load_distilled, save_distilled
-from .distill import (STABILISED, INIT_MODES, DistillConfig, Distiller, EXTENSIBLE, FIELD_DEFAULTS, PRESETS, flag_of, model_kwargs, prepare_data, recipe)
+from .distill import (Interrupted, run_interruptibly, STABILISED, INIT_MODES, DistillConfig, Distiller, EXTENSIBLE, FIELD_DEFAULTS, PRESETS, flag_of, model_kwargs, prepare_data, recipe)
 from .evaluate import evaluate_distilled, random_real_baseline, train_full
 from .models import MODELS, make_model
 
 # %% auto #0
 __all__ = ['COUNT', 'EVERY', 'RATE', 'SEED', 'SHOWN', 'EXAMPLES', 'NOT_FOR', 'COMMANDS', 'command_line', 'parser',
-           'config_from_args', 'check_dataset', 'Interrupted', 'run_interruptibly', 'run_warnings', 'cmd_distill',
-           'cmd_evaluate', 'baseline_config', 'cmd_baseline', 'main']
+           'config_from_args', 'check_dataset', 'run_warnings', 'cmd_distill', 'cmd_evaluate', 'baseline_config',
+           'cmd_baseline', 'main']
 
 # %% ../nbs/12_cli.ipynb #2fd6c68a
 def command_line(argv) -> str:
@@ -178,33 +176,6 @@ def _claim(args, command: str, now: dict, kind=None, extensible=()):
     "Claim --out for this run (see `claim_run_folder`) before any work."
     return claim_run_folder(args.out, command if kind is None else f"{command}:{kind}", now,
                             differs=lambda saved: _differs(saved, now, extensible), adopt=_adopt(command, now, kind, extensible))
-
-# %% ../nbs/12_cli.ipynb #da123597
-class Interrupted(QddError):
-    "The user pressed Ctrl-C; the message says what was saved and how to resume."
-
-_QUIET = tqdm(disable=True)
-
-def _stop_checkpointed(d: Distiller, asked: list):
-    "`run`'s on_step hook: after a Ctrl-C, finish the step's bookkeeping, save a checkpoint and stop."
-    def on_step(d, loss):
-        if not asked or d.iteration >= d.total_iterations: return
-        if d.iteration % d.iters_per_epoch == 0: d._end_of_epoch(_QUIET)  # what run does next at an epoch's end
-        d._save_checkpoint()
-        raise Interrupted(f"interrupted at iteration {d.iteration} of {d.total_iterations}; {d.checkpoint_path} holds it: "
-                          "rerun the same command to resume")
-    return on_step
-
-def run_interruptibly(d: Distiller, progress: bool = True):
-    "`d.run()`, where a first Ctrl-C stops after the current step with a checkpoint saved."
-    asked = []
-    def on_sigint(signum, frame):
-        asked.append(signum); signal.signal(signal.SIGINT, previous)  # a second Ctrl-C interrupts at once
-        print("\nqdd: stopping after this step to save a checkpoint (Ctrl-C again to stop at once)", file=sys.stderr)
-    try: previous = signal.signal(signal.SIGINT, on_sigint)
-    except ValueError: return d.run(progress)  # not the main thread: no handler, plain run
-    try: return d.run(progress, on_step=_stop_checkpointed(d, asked))
-    finally: signal.signal(signal.SIGINT, previous)
 
 # %% ../nbs/12_cli.ipynb #13319627
 def run_warnings(hist: dict, metrics: dict, n_classes: int) -> list:

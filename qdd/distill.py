@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_distill.ipynb #76a535da
 from __future__ import annotations
-import dataclasses, math, statistics, time
+import dataclasses, math, signal, statistics, sys, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
@@ -24,10 +24,10 @@ from .distilled import DistilledSet, save_distilled
 
 # %% auto #0
 __all__ = ['INIT_MODES', 'PRESETS', 'MODEL_PRESETS', 'STABILISED', 'CLI_FLAGS', 'EXTENSIBLE', 'FIELD_DEFAULTS', 'CHECKPOINT_KEYS',
-           'COLLAPSE_FACTOR', 'COLLAPSE_WINDOW', 'DistillConfig', 'preset_for', 'recipe', 'flag_of', 'validate',
-           'model_kwargs', 'softplus_inverse', 'init_synthetic', 'DivergenceError', 'config_diff', 'describe_diff',
-           'load_matching', 'load_checkpoint', 'prepare_data', 'split_validation', 'learned_lrs', 'Distiller',
-           'distill', 'last_good_state']
+           'COLLAPSE_FACTOR', 'COLLAPSE_WINDOW', 'STOP_SIGNALS', 'DistillConfig', 'preset_for', 'recipe', 'flag_of',
+           'validate', 'model_kwargs', 'softplus_inverse', 'init_synthetic', 'DivergenceError', 'config_diff',
+           'describe_diff', 'load_matching', 'load_checkpoint', 'prepare_data', 'split_validation', 'learned_lrs',
+           'Distiller', 'distill', 'Interrupted', 'run_interruptibly', 'last_good_state']
 
 # %% ../nbs/06_distill.ipynb #7bc533f2
 INIT_MODES = ("fixed", "random")
@@ -438,9 +438,40 @@ def distill(cfg: DistillConfig, # what to distil, see `recipe`
     if out is None: return Distiller(cfg, ds, None, device).run(progress)
     differs = lambda saved: describe_diff(config_diff(saved, cfg, EXTENSIBLE))
     with claim_run_folder(out, "distill", asdict(cfg), differs=differs, adopt=_adopt(cfg)):
-        dset = Distiller(cfg, ds, out, device).run(progress)
+        dset = run_interruptibly(Distiller(cfg, ds, out, device), progress)
         save_distilled(dset, Path(out)/"distilled.pt")
     return dset
+
+# %% ../nbs/06_distill.ipynb #f642df41
+class Interrupted(QddError):
+    "The run was asked to stop (Ctrl-C or SIGTERM); the message says what was saved and how to resume."
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_QUIET = tqdm(disable=True)
+
+def _stop_checkpointed(asked: list):
+    "`run`'s on_step hook: after a stop signal, finish the step's bookkeeping, save a checkpoint and stop."
+    def on_step(d, loss):
+        if not asked or d.iteration >= d.total_iterations: return
+        if d.iteration % d.iters_per_epoch == 0: d._end_of_epoch(_QUIET)  # what run does next at an epoch's end
+        d._save_checkpoint()
+        raise Interrupted(f"interrupted at iteration {d.iteration} of {d.total_iterations}; {d.checkpoint_path} holds it: "
+                          "rerun the same command to resume")
+    return on_step
+
+def run_interruptibly(d: Distiller, progress: bool = True):
+    "`d.run()`, where a first Ctrl-C or SIGTERM stops after the current step with a checkpoint saved."
+    asked, previous = [], {}
+    def on_signal(signum, frame):
+        asked.append(signum); signal.signal(signum, previous[signum])  # a second one stops at once
+        print(f"\nqdd: {signal.Signals(signum).name}: stopping after this step to save a checkpoint (again to stop at once)", file=sys.stderr)
+    try:
+        for s in STOP_SIGNALS:
+            if signal.getsignal(s) is not signal.SIG_IGN: previous[s] = signal.signal(s, on_signal)
+    except ValueError: return d.run(progress)  # not the main thread: no handlers, a plain run
+    try: return d.run(progress, on_step=_stop_checkpointed(asked))
+    finally:
+        for s, handler in previous.items(): signal.signal(s, handler)
 
 # %% ../nbs/06_distill.ipynb #c9db4112
 def last_good_state(cfg: DistillConfig, out: str|Path, ds: DataSet|None = None) -> tuple[DistilledSet, Distiller]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .core import ConfigError, code_version, load_file, save_json, save_text
 from .data import DataSet, dataset_source, load_dataset
-from .distill import STABILISED, DistillConfig, Distiller, DivergenceError, load_matching, recipe
+from .distill import STABILISED, DistillConfig, Distiller, DivergenceError, Interrupted, load_matching, recipe, run_interruptibly
 
 # %% auto #0
 __all__ = ['LATE_EVALS', 'NEAR_CHANCE', 'ALPHA', 'MNIST_Q', 'MNIST_FOLDER', 'STUDIES', 'TABLE1_ROWS', 'TABLE1_400_ROWS',
@@ -40,7 +40,7 @@ def run_seed(cfg: DistillConfig, # one seed's configuration
     folder = Path(folder)
     if (saved := load_matching(folder/"record.json", cfg)) is not None: return saved
     d = Distiller(cfg, ds, folder)
-    try: d.run(progress=progress); diverged = None
+    try: run_interruptibly(d, progress); diverged = None  # Ctrl-C or SIGTERM: a checkpoint, then Interrupted
     except DivergenceError as e: diverged = str(e)
     record = make_record(d, diverged)
     save_json(record, folder/"record.json")
@@ -252,7 +252,8 @@ def main(argv=None) -> int:
     try: k, n = (int(x) for x in a.shard.split("/")); assert 0 <= k < n
     except (ValueError, AssertionError): p.error(f"--shard takes K/N with 0 <= K < N, got {a.shard!r}")
     s = STUDIES[a.study]
-    res = run_study(resolve_dataset(s["base"]), s["variants"], s["seeds"], Path(a.root)/s["folder"], shard=(k, n))
+    try: res = run_study(resolve_dataset(s["base"]), s["variants"], s["seeds"], Path(a.root)/s["folder"], shard=(k, n))
+    except Interrupted as e: print(f"qdd.seeds {a.study}: {e}", file=sys.stderr); return 130
     print(study_table(res))
     return 0
 
