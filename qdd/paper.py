@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .core import ConfigError, QddError, load_file
-from .data import dataset_source
+from .data import dataset_source, toy_dataset
 
 # %% auto #0
 __all__ = ['PAPER_ACC', 'PAPER_NOTE', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'TRAIN_SIZES', 'Run', 'parse_epochs',
@@ -201,7 +201,6 @@ TRAIN_SIZES = {"mnist": 60_000, "cifar10": 50_000}  # real training images of ea
 def step_seconds(key: str, model: str, hermitian: str|None, batch_size: int, device=None, steps: int = 3) -> float:
     "Seconds per outer iteration of distilling `model` on data shaped like data set `key`, timed on random data."
     from qdd.distill import Distiller, recipe
-    from qdd.data import toy_dataset
     channels, side = (1, 28) if key == "mnist" else (3, 32)
     cfg = recipe(f"random-{key}", preset=key, model=model, hermitian=hermitian, batch_size=batch_size, eval_every=0)
     d = Distiller(cfg, toy_dataset(batch_size, side=side, channels=channels), device=device)
