@@ -309,6 +309,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                             'qdd.replay.unroll': ('replay.html#unroll', 'qdd/replay.py')},
             'qdd.report': { 'qdd.report._ablation_dataset': ('report.html#_ablation_dataset', 'qdd/report.py'),
                             'qdd.report._collapse_line': ('report.html#_collapse_line', 'qdd/report.py'),
+                            'qdd.report._metrics_path': ('report.html#_metrics_path', 'qdd/report.py'),
                             'qdd.report._nested': ('report.html#_nested', 'qdd/report.py'),
                             'qdd.report._recovery_line': ('report.html#_recovery_line', 'qdd/report.py'),
                             'qdd.report._stability_line': ('report.html#_stability_line', 'qdd/report.py'),

@@ -35,18 +35,25 @@ def hermitian_bound(dataset: str # a data set label of Table I, e.g. "CIFAR-10 (
 # %% ../nbs/14_report.ipynb #a294c897
 STUDIES = ("stability", "stability-long", "ablations", "cost", "seeds")  # the studies whose verdicts the report states
 
+def _metrics_path(runs_dir: str|Path, name: str, archive: str|Path|None) -> Path:
+    "runs_dir/<name>/metrics.json, else its committed copy archive/<name>.json where the run folder has none."
+    path = Path(runs_dir)/name/"metrics.json"
+    return Path(archive)/f"{name}.json" if archive is not None and not path.exists() else path
+
 def load_metrics(runs_dir: str|Path, # the profile's run folder: <name>/metrics.json per run
-                 names: list[str] # the runs to collect, in Table I order
+                 names: list[str], # the runs to collect, in Table I order
+                 archive: str|Path|None = None # results/metrics: the committed copies, read where a run folder has none
                 ) -> tuple[dict, list]:
     "(name -> metrics of every finished run of `names`, in order; the names of those not finished)."
-    paths = {n: Path(runs_dir)/n/"metrics.json" for n in names}
+    paths = {n: _metrics_path(runs_dir, n, archive) for n in names}
     metrics = {n: load_file(p, "metrics file", f"delete it and rerun {n}") for n, p in paths.items() if p.exists()}
     return metrics, [n for n in names if n not in metrics]
 
-def load_study(runs_dir: str|Path, name: str) -> dict|None:
-    "The metrics of study `name` under `runs_dir`, or None if it has not finished."
-    path = Path(runs_dir)/name/"metrics.json"
+def load_study(runs_dir: str|Path, name: str, archive: str|Path|None = None) -> dict|None:
+    "The metrics of study `name` under `runs_dir` (else its copy in `archive`), or None if it has not finished."
+    path = _metrics_path(runs_dir, name, archive)
     return load_file(path, "metrics file", f"delete it and rerun {name}") if path.exists() else None
+
 
 # %% ../nbs/14_report.ipynb #a62220ff
 def late_gain(curve: list, # [(epoch, test accuracy), ...] of the periodic evaluations
@@ -348,7 +355,7 @@ def seed_verdicts(results_dir: str|Path # the results folder holding seeds.md
     text = path.read_text()
     studies = text[text.find("\n### ") + 1:] if "\n### " in text else ""  # the Table I part above has its own budget lines
     lines = [l for l in studies.splitlines() if l.startswith(("### ", "Budget:", "- "))]
-    return "\n".join(("\n#" + l) if l.startswith("### ") else l for l in lines) + "\n\nTables and every seed: `results/seeds.md`."
+    return "\n".join(("\n#" + l) if l.startswith("### ") else l for l in lines).lstrip("\n") + "\n\nTables and every seed: `results/seeds.md`."
 
 def full_budget_hermitian(rows: list[dict]) -> str:
     "Trainable against fixed Hermitian in the Table I runs, with their budgets and the paper's bound."
