@@ -372,6 +372,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                            'qdd.seeds.study_table': ('seeds.html#study_table', 'qdd/seeds.py'),
                            'qdd.seeds.summarise': ('seeds.html#summarise', 'qdd/seeds.py'),
                            'qdd.seeds.table1_over_seeds': ('seeds.html#table1_over_seeds', 'qdd/seeds.py'),
+                           'qdd.seeds.val_dips': ('seeds.html#val_dips', 'qdd/seeds.py'),
                            'qdd.seeds.verdict': ('seeds.html#verdict', 'qdd/seeds.py')},
             'qdd.stability': { 'qdd.stability.LossBlowUp': ('stability.html#lossblowup', 'qdd/stability.py'),
                                'qdd.stability.Probe': ('stability.html#probe', 'qdd/stability.py'),

@@ -13,11 +13,12 @@ from .data import DataSet, dataset_source, load_dataset
 from .distill import STABILISED, DistillConfig, Distiller, DivergenceError, Interrupted, load_matching, recipe, run_interruptibly
 
 # %% auto #0
-__all__ = ['LATE_EVALS', 'NEAR_CHANCE', 'ALPHA', 'MNIST_Q', 'MNIST_FOLDER', 'STUDIES', 'TABLE1_ROWS', 'TABLE1_400_ROWS',
-           'TABLE1_CIFAR_ROWS', 'TABLE1_CIFAR_400_ROWS', 'make_record', 'run_seed', 'summarise', 'fisher_exact_p',
-           'compare', 'study_configs', 'run_study', 'read_study', 'archive_records', 'restore_records', 'fmt_stat',
-           'study_table', 'seed_table', 'verdict', 'final_val_acc', 'choose_by_validation', 'curves_figure',
-           'resolve_dataset', 'main', 'study_report', 'table1_over_seeds', 'stabilised_check']
+__all__ = ['LATE_EVALS', 'NEAR_CHANCE', 'DIP_POINTS', 'ALPHA', 'MNIST_Q', 'MNIST_FOLDER', 'STUDIES', 'TABLE1_ROWS',
+           'TABLE1_400_ROWS', 'TABLE1_CIFAR_ROWS', 'TABLE1_CIFAR_400_ROWS', 'make_record', 'run_seed', 'val_dips',
+           'summarise', 'fisher_exact_p', 'compare', 'study_configs', 'run_study', 'read_study', 'archive_records',
+           'restore_records', 'fmt_stat', 'study_table', 'seed_table', 'verdict', 'final_val_acc',
+           'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main', 'study_report', 'table1_over_seeds',
+           'stabilised_check']
 
 # %% ../nbs/11_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -49,12 +50,26 @@ def run_seed(cfg: DistillConfig, # one seed's configuration
 # %% ../nbs/11_seeds.ipynb #ee230c74
 NEAR_CHANCE = 15.0  # percent: a run that ends below this on 10 classes (chance + 5 points) ended collapsed
 
+DIP_POINTS = 20.0  # points: a validation evaluation this far below the best one before it is a collapse the data saw
+
+def val_dips(record: dict, # a seed record with its validation curve `vals`
+             points: float = DIP_POINTS # how far below the best earlier validation accuracy counts
+            ) -> list[dict]:
+    "Collapses seen on held-out data: runs of evaluations `points` below the best validation accuracy before them."
+    events, best, inside = [], -math.inf, False
+    for epoch, acc in record.get("vals", []):
+        dipped = acc < best - points
+        if dipped and not inside: events.append(dict(epoch=epoch, val_acc=acc, best_before=best))
+        inside, best = dipped, max(best, acc)
+    return events
+
 def summarise(records: list[dict], key: str = "final_test_acc") -> dict:
-    "Mean, sample sd and per-seed values of `key` (final_test_acc, late_test_acc or selected) with collapse counts."
+    "Mean, sample sd and per-seed values of `key` (final_test_acc, late_test_acc or selected), with how many seeds collapsed."
     values = [_value(r, key) for r in records]
     return dict(n=len(values), mean=statistics.fmean(values) if values else math.nan,
                 sd=statistics.stdev(values) if len(values) > 1 else math.nan, values=values,
                 seeds=[r["seed"] for r in records], collapsed=sum(bool(r["collapses"]) for r in records),
+                dipped=sum(bool(val_dips(r)) for r in records),
                 near_chance=sum(r["final_test_acc"] < NEAR_CHANCE for r in records),
                 diverged=sum(bool(r["diverged"]) for r in records))
 
@@ -68,7 +83,7 @@ def fisher_exact_p(a: int, n: int, b: int, m: int) -> float:
     return float(fisher_exact([[a, n - a], [b, m - b]])[1])
 
 def compare(a: list[dict], b: list[dict], key: str = "final_test_acc") -> dict:
-    "Variant a minus variant b over their common seeds: mean difference, paired t-test p, Fisher p on collapses."
+    "Variant a minus variant b over their common seeds: mean difference, paired t-test p, Fisher p on loss spikes, dips and near-chance ends."
     from scipy.stats import ttest_rel
     by_seed = {r["seed"]: r for r in b}
     pairs = [(_value(r, key), _value(by_seed[r["seed"]], key)) for r in a if r["seed"] in by_seed]
@@ -79,6 +94,7 @@ def compare(a: list[dict], b: list[dict], key: str = "final_test_acc") -> dict:
     return dict(n=len(pairs), mean_diff=statistics.fmean(diffs), sd_diff=statistics.stdev(diffs), diffs=diffs,
                 t_test_p=p, collapsed=(sa["collapsed"], sb["collapsed"]),
                 fisher_p=fisher_exact_p(sa["collapsed"], sa["n"], sb["collapsed"], sb["n"]),
+                dipped=(sa["dipped"], sb["dipped"]), dipped_p=fisher_exact_p(sa["dipped"], sa["n"], sb["dipped"], sb["n"]),
                 near_chance=(sa["near_chance"], sb["near_chance"]),
                 near_chance_p=fisher_exact_p(sa["near_chance"], sa["n"], sb["near_chance"], sb["n"]))
 
@@ -99,7 +115,7 @@ def run_study(base: dict, variants: dict, seeds, root: str|Path, ds: DataSet|Non
     for i, (v, cfg) in enumerate(runs):
         if i % shard[1] != shard[0]: continue
         rec = run_seed(cfg, Path(root)/v/f"seed{cfg.seed}", ds)
-        log(f"{v} seed {cfg.seed}: final {rec['final_test_acc']:.2f}%, collapses {len(rec['collapses'])}")
+        log(f"{v} seed {cfg.seed}: final {rec['final_test_acc']:.2f}%, validation dips {len(val_dips(rec))}, loss spikes {len(rec['collapses'])}")
     return read_study(root, variants)
 
 def read_study(root: str|Path, variants) -> dict[str, list[dict]]:
@@ -131,25 +147,28 @@ def fmt_stat(s: dict) -> str:
     return "-" if not s["n"] else f"{s['mean']:.2f} +- {s['sd']:.2f}" if s["n"] > 1 else f"{s['mean']:.2f}"
 
 def study_table(results: dict[str, list[dict]]) -> str:
-    "Markdown table: per variant, final / late / validation-selected accuracy as mean +- sd, and collapses."
-    rows = ["| variant | seeds | final state (paper's rule) | mean of last 3 evaluations | validation-selected | seeds with a loss collapse | "
-            "ended near chance | diverged (NaN) |", "|---|---|---|---|---|---|---|---|"]
+    "Markdown table: per variant, final / late / validation-selected accuracy as mean +- sd, and seeds that collapsed."
+    rows = ["| variant | seeds | final state (paper's rule) | mean of last 3 evaluations | validation-selected | "
+            f"seeds with a validation dip (>= {DIP_POINTS:g} points) | seeds with an outer-loss spike (> 3x) | ended near chance | diverged (NaN) |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for v, recs in results.items():
         if not recs: continue
         f, l = summarise(recs), summarise(recs, "late_test_acc")
         sel = summarise(recs, "selected") if all(r["selected"] for r in recs) else dict(n=0)
-        rows.append(f"| {v} | {f['n']} | {fmt_stat(f)} | {fmt_stat(l)} | {fmt_stat(sel)} | {f['collapsed']} / {f['n']} | "
+        rows.append(f"| {v} | {f['n']} | {fmt_stat(f)} | {fmt_stat(l)} | {fmt_stat(sel)} | {f['dipped']} / {f['n']} | {f['collapsed']} / {f['n']} | "
                     f"{f['near_chance']} / {f['n']} | {f['diverged']} / {f['n']} |")
     return "\n".join(rows) + "\n"
 
 def seed_table(results: dict[str, list[dict]]) -> str:
-    "Markdown table of every run: variant, seed, final, late mean, selected (epoch), collapses, epochs run."
-    rows = ["| variant | seed | final | late mean | validation-selected (epoch) | collapses (first epoch) | epochs |", "|---|---|---|---|---|---|---|"]
+    "Markdown table of every run: variant, seed, final, late mean, selected (epoch), dips, loss spikes, epochs run."
+    rows = ["| variant | seed | final | late mean | validation-selected (epoch) | validation dips (first epoch) | outer-loss spikes (first epoch) | epochs |",
+            "|---|---|---|---|---|---|---|---|"]
     for v, recs in results.items():
         for r in recs:
             sel = f"{r['selected']['test_acc']:.2f} ({r['selected']['epoch']})" if r["selected"] else "-"
             col = f"{len(r['collapses'])} ({r['collapses'][0]['epoch']})" if r["collapses"] else "0"
-            rows.append(f"| {v} | {r['seed']} | {r['final_test_acc']:.2f} | {r['late_test_acc']:.2f} | {sel} | {col} | {r['epochs_done']:.0f} |")
+            dips = f"{len(d)} ({d[0]['epoch']})" if (d := val_dips(r)) else "0"
+            rows.append(f"| {v} | {r['seed']} | {r['final_test_acc']:.2f} | {r['late_test_acc']:.2f} | {sel} | {dips} | {col} | {r['epochs_done']:.0f} |")
     return "\n".join(rows) + "\n"
 
 
@@ -161,7 +180,8 @@ def verdict(results: dict, a: str, b: str, key: str = "final_test_acc") -> str:
     c = compare(results[a], results[b], key)
     sig = "significant" if c["t_test_p"] < ALPHA else "not significant"
     return (f"{a} minus {b}: {c['mean_diff']:+.2f} points (sd {c['sd_diff']:.2f} over {c['n']} paired seeds; paired t-test "
-            f"p = {c['t_test_p']:.3f}, {sig} at {ALPHA}); seeds with an outer-loss collapse {c['collapsed'][0]}/{len(results[a])} vs "
+            f"p = {c['t_test_p']:.3f}, {sig} at {ALPHA}); seeds with a validation dip {c['dipped'][0]}/{len(results[a])} vs {c['dipped'][1]}/{len(results[b])} "
+            f"(Fisher exact p = {c['dipped_p']:.2f}); seeds with an outer-loss spike {c['collapsed'][0]}/{len(results[a])} vs "
             f"{c['collapsed'][1]}/{len(results[b])} (Fisher exact p = {c['fisher_p']:.2f}); seeds that ended near chance "
             f"(< {NEAR_CHANCE:g}%) {c['near_chance'][0]} vs {c['near_chance'][1]} (Fisher exact p = {c['near_chance_p']:.2f})")
 
@@ -177,7 +197,7 @@ def choose_by_validation(results: dict, candidates=None) -> tuple[str, dict]:
 
 # %% ../nbs/11_seeds.ipynb #5c7dca5b
 def curves_figure(results: dict, title: str = "", path: str|Path|None = None):
-    "One panel per variant: test accuracy of every seed against epoch (collapses marked), saved atomically as PNG."
+    "One panel per variant: test accuracy of every seed against epoch (validation dips dotted), saved atomically as PNG."
     import matplotlib.pyplot as plt
     from qdd.core import atomic_write
     names = [v for v, rs in results.items() if rs]
@@ -186,7 +206,7 @@ def curves_figure(results: dict, title: str = "", path: str|Path|None = None):
     for ax, v in zip(axes[0], names):
         for r in results[v]:
             line, = ax.plot(*zip(*r["evals"]), lw=1, label=f"seed {r['seed']}")
-            for c in r["collapses"]: ax.axvline(c["epoch"], color=line.get_color(), ls=":", lw=0.8)
+            for d in val_dips(r): ax.axvline(d["epoch"], color=line.get_color(), ls=":", lw=0.8)
         ax.set_title(v, fontsize=9); ax.set_xlabel("epoch")
     axes[0][0].set_ylabel("test accuracy (%)"); axes[0][-1].legend(fontsize=7)
     fig.suptitle(title, fontsize=10); fig.tight_layout()
@@ -297,8 +317,8 @@ def table1_over_seeds(found: dict, # study -> variant -> records, as run_study r
                       stabilised_row: bool = True # add the stabiliser validation chose in the "stabilisers" study
                      ) -> str:
     "Markdown Table I from the seed studies: final and validation-selected accuracy per row, and the paper's number."
-    rows = ["| data set | model | Hermitian | seeds | final state: mean +- sd (each seed) | validation-selected | paper |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| data set | model | Hermitian | seeds | final state: mean +- sd (each seed) | validation-selected | "
+            f"seeds with a validation dip (>= {DIP_POINTS:g} points) | paper |", "|---|---|---|---|---|---|---|---|"]
     extra = []
     if stabilised_row and found.get("stabilisers") and all(found["stabilisers"].get(v) for v in STUDIES["stabilisers"]["choose"][0]):
         best, _ = choose_by_validation(found["stabilisers"], STUDIES["stabilisers"]["choose"][0])
@@ -307,7 +327,7 @@ def table1_over_seeds(found: dict, # study -> variant -> records, as run_study r
         recs = found.get(study, {}).get(variant, [])
         if not recs: continue
         sel = summarise(recs, "selected") if all(r["selected"] for r in recs) else dict(n=0)
-        rows.append(f"| {label} | {model} | {herm} | {len(recs)} | {_cell(summarise(recs))} | {_cell(sel)} | {f'{paper:.1f}' if paper else '-'} |")
+        rows.append(f"| {label} | {model} | {herm} | {len(recs)} | {_cell(summarise(recs))} | {_cell(sel)} | {summarise(recs)['dipped']} / {len(recs)} | {f'{paper:.1f}' if paper else '-'} |")
     return "\n".join(rows) + "\n" + (stabilised_check(found) if stabilised_row else "")
 
 def stabilised_check(found: dict) -> str:
