@@ -239,8 +239,8 @@ STUDIES = {
     # LeNet: 79.5% +- 8.1)
     "random-init": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2], compare=[("faithful", "random-init")],
                         variants={"faithful": {}, "random-init": dict(init="random", eval_inits=3)}),
-    # the classical LeNet under the same protocol and budget
-    "lenet": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2], compare=[("faithful", "lenet")],
+    # the classical LeNet under the same protocol and budget, on the 5 seeds of the Hermitian study's faithful runs
+    "lenet": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2, 3, 4], compare=[("faithful", "lenet")],
                   variants={"faithful": {}, "lenet": dict(model="lenet", hermitian=None)}),
     # CIFAR-10's distill_lr for LeNet and the quantum LeNet: 0.02 (qdd so far) or 0.001 (Wang et al.'s AlexCifarNet recipe).
     # A short budget: the smaller lr learns more slowly (its curves still rise at epoch 5), so this choice is for short runs
