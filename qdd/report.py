@@ -54,7 +54,6 @@ def load_study(runs_dir: str|Path, name: str, archive: str|Path|None = None) -> 
     path = _metrics_path(runs_dir, name, archive)
     return load_file(path, "metrics file", f"delete it and rerun {name}") if path.exists() else None
 
-
 # %% ../nbs/14_report.ipynb #a62220ff
 def late_gain(curve: list, # [(epoch, test accuracy), ...] of the periodic evaluations
               fraction: float = 0.2 # the last part of the epochs compared with what came before

@@ -326,8 +326,8 @@ def table1_over_seeds(found: dict, # study -> variant -> records, as run_study r
     for label, model, herm, study, variant, paper in rows_spec + extra:
         recs = found.get(study, {}).get(variant, [])
         if not recs: continue
-        sel = summarise(recs, "selected") if all(r["selected"] for r in recs) else dict(n=0)
-        rows.append(f"| {label} | {model} | {herm} | {len(recs)} | {_cell(summarise(recs))} | {_cell(sel)} | {summarise(recs)['dipped']} / {len(recs)} | {f'{paper:.1f}' if paper else '-'} |")
+        final, sel = summarise(recs), summarise(recs, "selected") if all(r["selected"] for r in recs) else dict(n=0)
+        rows.append(f"| {label} | {model} | {herm} | {len(recs)} | {_cell(final)} | {_cell(sel)} | {final['dipped']} / {len(recs)} | {f'{paper:.1f}' if paper else '-'} |")
     return "\n".join(rows) + "\n" + (stabilised_check(found) if stabilised_row else "")
 
 def stabilised_check(found: dict) -> str:
