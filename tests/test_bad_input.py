@@ -271,7 +271,9 @@ def test_ctrl_c_saves_a_checkpoint_says_how_to_resume_and_resumes_exactly(folder
     flags = ["distill", "--dataset", folder, "--model", "lenet", "--steps", "2", "--passes", "2", "--epochs", "200",
              "--batch-size", "40", "--checkpoint-every", "5", "--eval-every", "0", "--no-progress"]
     assert main([*flags, "--out", str(tmp_path / "whole")]) == 0
-    proc = subprocess.Popen([*QDD, *flags, "--out", str(tmp_path / "cut")], env=ENV, stderr=subprocess.PIPE, text=True)
+    # as from a terminal: a test run started in the background (nohup ... &) would pass on an ignored SIGINT, which qdd keeps ignored
+    proc = subprocess.Popen([*QDD, *flags, "--out", str(tmp_path / "cut")], env=ENV, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not (tmp_path / "cut" / "checkpoint.pt").exists() and time.time() < deadline: time.sleep(0.02)
     proc.send_signal(signal.SIGINT)  # in the outer loop: its first checkpoint is written, hundreds of iterations before the end
