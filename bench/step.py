@@ -12,8 +12,12 @@ matrix-product rate: the time an iteration would take if every operation ran at 
 revision REV, in the same process and interleaved with today's, and prints the new/old ratio: the way to compare two
 versions of the engine on a busy machine, where timings from separate processes do not compare.
 
+`--circuit-free` also times each quantum configuration with the circuit replaced by a stand-in of the same inputs and
+output that costs next to nothing (`stand_in_engine`), interleaved the same way: the time no circuit engine can go below,
+and the circuit's share of an iteration.
+
 Usage: python bench/step.py [--repeats 7] [--threads 1] [--jobs 1] [--device cpu] [--only cifar10-qlenet ...] [--flops]
-                            [--baseline REV]"""
+                            [--baseline REV] [--circuit-free]"""
 import argparse, json, os, statistics, subprocess, sys, time, warnings
 
 warnings.filterwarnings("ignore", message=".*non-trainable.*")
@@ -46,6 +50,11 @@ def baseline_engine(rev):
     return module.torch_expvals
 
 
+def stand_in_engine(z, weights, a_real, a_imag, cdtype=None, eps=1e-12):
+    "Stand-in for `torch_expvals`: (B, n) outputs that depend on every input, in a handful of cheap operations."
+    return (z[:, :weights.shape[1]] * weights.sum() + (a_real.sum() + a_imag.sum())).tanh()
+
+
 class engine:
     "Context: `qdd.pqc.torch_expvals` (what every PQC layer calls) replaced by `f`."
     def __init__(self, f): self.f = f
@@ -57,12 +66,13 @@ class engine:
         qdd.pqc.torch_expvals = self.saved
 
 
-def time_steps(names, repeats, device, baseline=None):
-    """Median seconds per `step` of each configuration, interleaved after two warm-up steps each; with `baseline` (a
-    `torch_expvals`), also of each quantum configuration run with it (as 'NAME@baseline')."""
+def time_steps(names, repeats, device, engines=None):
+    """Median seconds per `step` of each configuration, interleaved after two warm-up steps each; `engines` (label ->
+    a `torch_expvals`) also times each quantum configuration with each of them (as 'NAME@label')."""
     import torch, qdd.pqc
     runs = {n: (distiller(n, device), qdd.pqc.torch_expvals) for n in names}
-    if baseline: runs.update({f"{n}@baseline": (distiller(n, device), baseline) for n in names if "qlenet" in n})
+    for label, f in (engines or {}).items():
+        runs.update({f"{n}@{label}": (distiller(n, device), f) for n in names if "qlenet" in n})
     sync = torch.cuda.synchronize if str(device).startswith("cuda") else (lambda: None)
     for d, f in runs.values():
         with engine(f): d.outer_step(); d.outer_step()
@@ -98,20 +108,26 @@ def flops_per_step(name, device):
 def report(figures, header):
     print(header)
     for n, f in figures.items():
-        print(f"  {n:16s} {f['median'] * 1e3:8.1f} ms per iteration   (min {f['min'] * 1e3:.1f}, max {f['max'] * 1e3:.1f})")
+        print(f"  {n:28s} {f['median'] * 1e3:8.1f} ms per iteration   (min {f['min'] * 1e3:.1f}, max {f['max'] * 1e3:.1f})")
     for ds in ("cifar10", "mnist"):
         q, c = figures.get(f"{ds}-qlenet"), figures.get(f"{ds}-lenet")
         if q and c: print(f"  {ds}: quantum LeNet / LeNet = {q['median'] / c['median']:.2f}x")
         old = figures.get(f"{ds}-qlenet@baseline")
         if q and old: print(f"  {ds}: quantum LeNet, this engine / baseline engine = {q['median'] / old['median']:.2f}x")
+        free = figures.get(f"{ds}-qlenet@circuit-free")
+        if q and free: print(f"  {ds}: quantum LeNet without its circuit {free['median'] * 1e3:.1f} ms; the circuit's share "
+                             f"of an iteration {1 - free['median'] / q['median']:.0%}")
 
 
-def main(repeats=7, threads=1, jobs=1, device="cpu", only=None, json_out=False, flops=False, baseline=None):
+def main(repeats=7, threads=1, jobs=1, device="cpu", only=None, json_out=False, flops=False, baseline=None,
+         circuit_free=False):
     names = [n for n in CONFIGS if not only or n in only]
     if jobs > 1: return parallel(names, repeats, threads, jobs, device)
     from qdd.core import configure_threads
     policy = configure_threads(threads, device)
-    figures = time_steps(names, repeats, device, baseline and baseline_engine(baseline))
+    engines = {**({"baseline": baseline_engine(baseline)} if baseline else {}),
+               **({"circuit-free": stand_in_engine} if circuit_free else {})}
+    figures = time_steps(names, repeats, device, engines)
     if json_out: print(json.dumps(figures)); return
     import torch
     report(figures, f"Distiller.step, median of {repeats} after warm-up{f'; baseline engine: {baseline}' if baseline else ''}; "
@@ -150,6 +166,7 @@ if __name__ == "__main__":
     ap.add_argument("--only", nargs="+")
     ap.add_argument("--flops", action="store_true", help="also print the FLOP count and floor of each configuration")
     ap.add_argument("--baseline", metavar="REV", help="also time the quantum configurations with the engine of git revision REV")
+    ap.add_argument("--circuit-free", action="store_true", help="also time the quantum configurations with a stand-in that costs next to nothing in place of the circuit")
     ap.add_argument("--json", dest="json_out", action="store_true", help=argparse.SUPPRESS)
     main(**vars(ap.parse_args()))
 

@@ -323,6 +323,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                             'qdd.report.cost_lines': ('report.html#cost_lines', 'qdd/report.py'),
                             'qdd.report.curves_by_dataset': ('report.html#curves_by_dataset', 'qdd/report.py'),
                             'qdd.report.dataset_labels': ('report.html#dataset_labels', 'qdd/report.py'),
+                            'qdd.report.demote_headings': ('report.html#demote_headings', 'qdd/report.py'),
                             'qdd.report.dips': ('report.html#dips', 'qdd/report.py'),
                             'qdd.report.divergences': ('report.html#divergences', 'qdd/report.py'),
                             'qdd.report.findings_text': ('report.html#findings_text', 'qdd/report.py'),

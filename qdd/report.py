@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_report.ipynb #011af373
 from __future__ import annotations
-import csv, io, shutil
+import csv, io, re, shutil
 from pathlib import Path
 
 from .core import atomic_write, load_file, markdown_table, save_json, save_text
@@ -19,8 +19,8 @@ __all__ = ['PAPER_EPOCHS', 'PAPER_HERMITIAN_COST', 'N_CLASSES', 'STUDIES', 'MD_C
            'write_csv', 'copy_file', 'copy_run_files', 'copy_study_metrics', 'curves_by_dataset', 'hermitian_cost',
            'hermitian_cost_lines', 'dips', 'run_label', 'collapse_lines', 'quantum_vs_classical', 'budget_note',
            'gap_lines', 'divergences', 'hermitian_verdict', 'stability_verdict', 'ablation_lines', 'cost_lines',
-           'seed_verdicts', 'full_budget_hermitian', 'table1_seeds_section', 'findings_text', 'beyond_section',
-           'dataset_labels', 'report_text']
+           'demote_headings', 'seed_verdicts', 'full_budget_hermitian', 'table1_seeds_section', 'findings_text',
+           'beyond_section', 'dataset_labels', 'report_text']
 
 # %% ../nbs/14_report.ipynb #2b227b47
 PAPER_EPOCHS = 400  # the paper's distillation budget
@@ -345,6 +345,18 @@ def cost_lines(c: dict|None # the cost study's metrics.json; None: it has not ru
             + f"- Finite shots: replaying the distilled set on `{sh['device']}` with {sh['shots']} shots gives {sh['shots_acc']:.2f}% "
             f"against {sh['exact_acc']:.2f}% in exact simulation on the same {sh['n_test']} test images ({sh['diff']:+.2f} points).")
 
+# %% ../nbs/14_report.ipynb #ff39ef90
+def demote_headings(markdown: str, # Markdown text
+                    levels: int = 1 # how many levels every heading moves down (at most to level 6)
+                   ) -> str:
+    "`markdown` with every ATX heading `levels` deeper, code blocks left alone."
+    out, fenced = [], False
+    for line in markdown.splitlines():
+        if line.startswith("```"): fenced = not fenced
+        heading = not fenced and re.match(r"#{1,6} ", line)
+        out.append("#" * min(levels, 7 - heading.end()) + line if heading else line)
+    return "\n".join(out)
+
 # %% ../nbs/14_report.ipynb #09f8f1c8
 def seed_verdicts(results_dir: str|Path # the results folder holding seeds.md
                  ) -> str:
@@ -354,7 +366,8 @@ def seed_verdicts(results_dir: str|Path # the results folder holding seeds.md
     text = path.read_text()
     studies = text[text.find("\n### ") + 1:] if "\n### " in text else ""  # the Table I part above has its own budget lines
     lines = [l for l in studies.splitlines() if l.startswith(("### ", "Budget:", "- "))]
-    return "\n".join(("\n#" + l) if l.startswith("### ") else l for l in lines).lstrip("\n") + "\n\nTables and every seed: `results/seeds.md`."
+    spaced = "\n".join(("\n" + l) if l.startswith("### ") else l for l in lines).lstrip("\n")
+    return demote_headings(spaced) + "\n\nTables and every seed: `results/seeds.md`."
 
 def full_budget_hermitian(rows: list[dict]) -> str:
     "Trainable against fixed Hermitian in the Table I runs, with their budgets and the paper's bound."
@@ -376,7 +389,7 @@ def table1_seeds_section(results_dir: str|Path # the results folder holding tabl
     "The over-seeds Table I of `results/table1_seeds.md` with its headings one level down, or a line saying it has not run."
     path = Path(results_dir)/"table1_seeds.md"
     if not path.exists(): return "The seed studies have not run."
-    return "\n".join("#" + l if l.startswith("## ") else l for l in path.read_text().strip().splitlines())
+    return demote_headings(path.read_text().strip())
 
 # %% ../nbs/14_report.ipynb #66ba15ed
 def findings_text(rows: list[dict], # Table I rows
@@ -448,7 +461,7 @@ BEYOND_TABLES = (("stability_divergence.md", "Stability: divergence per Hermitia
 
 def _nested(markdown: str) -> str:
     "A study's Markdown without its title, its other headings two levels down (under the report's ### heading)."
-    return "\n".join("##" + l if l.startswith("#") else l for l in markdown.splitlines() if not l.startswith("# ")).strip()
+    return demote_headings("\n".join(l for l in markdown.splitlines() if not l.startswith("# ")), 2).strip()
 
 def beyond_section(results_dir: str|Path, # the results folder the studies wrote their tables to
                    findings: str # the result of `findings_text`
