@@ -12,14 +12,14 @@ from .core import QddError, ConfigError, FileFormatError, claim_run_folder, code
 from .data import DATASETS, canonical_name, load_dataset
 from .pqc import HERMITIAN_MODES
 from .distilled import load_distilled, save_distilled
-from .distill import (Interrupted, run_interruptibly, STABILISED, INIT_MODES, DistillConfig, Distiller, EXTENSIBLE, FIELD_DEFAULTS, PRESETS, flag_of, model_kwargs, prepare_data, recipe)
+from .distill import (COLLAPSE_FACTOR, Interrupted, accuracy_dips, run_interruptibly, STABILISED, INIT_MODES, DistillConfig, Distiller, EXTENSIBLE, FIELD_DEFAULTS, PRESETS, flag_of, model_kwargs, prepare_data, recipe)
 from .evaluate import evaluate_distilled, random_real_baseline, train_full
 from .models import MODELS, make_model
 
 # %% auto #0
 __all__ = ['COUNT', 'EVERY', 'RATE', 'SEED', 'SHOWN', 'EXAMPLES', 'NOT_FOR', 'COMMANDS', 'command_line', 'parser',
-           'config_from_args', 'check_dataset', 'run_warnings', 'cmd_distill', 'cmd_evaluate', 'baseline_config',
-           'cmd_baseline', 'main']
+           'config_from_args', 'check_dataset', 'spike_warning', 'run_warnings', 'cmd_distill', 'cmd_evaluate',
+           'baseline_config', 'cmd_baseline', 'main']
 
 # %% ../nbs/12_cli.ipynb #2fd6c68a
 def command_line(argv) -> str:
@@ -178,13 +178,23 @@ def _claim(args, command: str, now: dict, kind=None, extensible=()):
                             differs=lambda saved: _differs(saved, now, extensible), adopt=_adopt(command, now, kind, extensible))
 
 # %% ../nbs/12_cli.ipynb #13319627
+def spike_warning(spikes: list[dict] # the Distiller's outer-loss events (history["collapses"])
+                 ) -> str:
+    "One line for all outer-loss spikes of a run: how many, and the largest against its running median."
+    top = max(spikes, key=lambda c: c["peak"] / max(c["median"], 1e-12))
+    return (f"the outer loss spiked {len(spikes)} time(s) above {COLLAPSE_FACTOR:g}x its running median, the largest at epoch "
+            f"{top['epoch']} (iterations {top['start']}-{top['end']}): peak {top['peak']:.3g}, {top['peak'] / max(top['median'], 1e-12):.0f}x "
+            f"the median {top['median']:.3g}. A spike the run recovers from is harmless; if accuracy fell with it, rerun into "
+            "another --out with a lower --lr or --distill-lr, or with --grad-clip / --lr-cap")
+
 def run_warnings(hist: dict, metrics: dict, n_classes: int) -> list:
-    "Warnings a finished distillation carries: those it recorded, an exploded outer loss, accuracy at chance."
+    "Warnings a finished distillation carries: those it recorded, outer-loss spikes, validation dips, accuracy at chance."
     out = [str(w) for w in hist.get("warnings", [])]
-    for c in hist.get("collapses", []):  # recorded by the Distiller: outer loss far above its running median
-        out.append(f"the outer loss collapsed at epoch {c['epoch']} (iterations {c['start']}-{c['end']}): peak {c['peak']:.3g}, "
-                   f"{c['peak'] / max(c['median'], 1e-12):.0f}x its running median {c['median']:.3g}; lower --lr or --distill-lr, "
-                   "or try --grad-clip / --lr-cap, in another --out")
+    if spikes := hist.get("collapses", []): out.append(spike_warning(spikes))  # recorded by the Distiller
+    for d in accuracy_dips(hist.get("val", [])):
+        out.append(f"validation accuracy fell to {d['acc']:.2f}% at epoch {d['epoch']}, {d['best_before'] - d['acc']:.0f} points "
+                   f"below its best before ({d['best_before']:.2f}%): the run collapsed there; distilled_selected.pt keeps the "
+                   "state validation selected")
     losses = [loss for _, loss in hist.get("loss", [])]
     if not hist.get("collapses") and losses and max(losses) > 100 * max(losses[0], 1e-12):  # runs from before collapses were recorded
         out.append(f"the outer loss rose to {max(losses):.3g} (first epoch {losses[0]:.3g}): the run collapsed; "

@@ -24,10 +24,11 @@ from .distilled import DistilledSet, save_distilled
 
 # %% auto #0
 __all__ = ['INIT_MODES', 'PRESETS', 'MODEL_PRESETS', 'STABILISED', 'CLI_FLAGS', 'EXTENSIBLE', 'FIELD_DEFAULTS', 'CHECKPOINT_KEYS',
-           'COLLAPSE_FACTOR', 'COLLAPSE_WINDOW', 'STOP_SIGNALS', 'DistillConfig', 'preset_for', 'recipe', 'flag_of',
-           'validate', 'model_kwargs', 'softplus_inverse', 'init_synthetic', 'DivergenceError', 'config_diff',
-           'describe_diff', 'load_matching', 'load_checkpoint', 'prepare_data', 'split_validation', 'learned_lrs',
-           'Distiller', 'distill', 'Interrupted', 'run_interruptibly', 'last_good_state']
+           'COLLAPSE_FACTOR', 'COLLAPSE_WINDOW', 'DIP_POINTS', 'STOP_SIGNALS', 'DistillConfig', 'preset_for', 'recipe',
+           'flag_of', 'validate', 'model_kwargs', 'softplus_inverse', 'init_synthetic', 'DivergenceError',
+           'config_diff', 'describe_diff', 'load_matching', 'load_checkpoint', 'prepare_data', 'split_validation',
+           'learned_lrs', 'Distiller', 'accuracy_dips', 'distill', 'Interrupted', 'run_interruptibly',
+           'last_good_state']
 
 # %% ../nbs/06_distill.ipynb #7bc533f2
 INIT_MODES = ("fixed", "random")
@@ -397,6 +398,20 @@ def run(self: Distiller, progress: bool = True, stop_after: int|None = None, on_
         if self.iteration % self.cfg.checkpoint_every == 0 or self.iteration == self.total_iterations: self._save_checkpoint()
     bar.close()
     return self.result()
+
+# %% ../nbs/06_distill.ipynb #eaeda009
+DIP_POINTS = 20.0  # points: an evaluation this far below the best one before it is a dip (a collapse the data saw)
+
+def accuracy_dips(curve: list, # [(epoch, accuracy), ...] periodic evaluations, in order
+                  points: float = DIP_POINTS # how far below the best earlier evaluation counts
+                 ) -> list[dict]:
+    "Dips of an accuracy curve: the first evaluation of each run of evaluations `points` below the best one before it."
+    events, best, inside = [], -math.inf, False
+    for epoch, acc in curve:
+        dipped = acc < best - points
+        if dipped and not inside: events.append(dict(epoch=epoch, acc=acc, best_before=best))
+        inside, best = dipped, max(best, acc)
+    return events
 
 # %% ../nbs/06_distill.ipynb #875e050e
 @patch

@@ -10,6 +10,7 @@ from pathlib import Path
 from .core import atomic_write, load_file, markdown_table, save_json, save_text
 from .paper import PAPER_ACC, PAPER_NOTE
 from .pqc import HERMITIAN_MODES
+from .distill import accuracy_dips
 from .seeds import fisher_exact_p
 
 # %% auto #0
@@ -17,10 +18,10 @@ __all__ = ['PAPER_EPOCHS', 'PAPER_HERMITIAN_COST', 'N_CLASSES', 'STUDIES', 'MD_C
            'UNSTATED_CONFIG', 'TABLE_NOTES', 'BEYOND_TABLES', 'hermitian_bound', 'load_metrics', 'load_study',
            'late_gain', 'paper_key', 'lr_summary', 'table1_row', 'table1_rows', 'fmt', 'table_markdown', 'table1_text',
            'write_csv', 'copy_file', 'copy_run_files', 'copy_study_metrics', 'curves_by_dataset', 'hermitian_cost',
-           'hermitian_cost_lines', 'dips', 'run_label', 'collapse_lines', 'quantum_vs_classical', 'budget_note',
-           'gap_lines', 'divergences', 'hermitian_verdict', 'stability_verdict', 'ablation_lines', 'cost_lines',
-           'demote_headings', 'seed_verdicts', 'full_budget_hermitian', 'table1_seeds_section', 'findings_text',
-           'beyond_section', 'dataset_labels', 'report_text']
+           'hermitian_cost_lines', 'run_label', 'collapse_lines', 'quantum_vs_classical', 'budget_note', 'gap_lines',
+           'divergences', 'hermitian_verdict', 'stability_verdict', 'ablation_lines', 'cost_lines', 'demote_headings',
+           'seed_verdicts', 'full_budget_hermitian', 'table1_seeds_section', 'findings_text', 'beyond_section',
+           'dataset_labels', 'report_text']
 
 # %% ../nbs/14_report.ipynb #2b227b47
 PAPER_EPOCHS = 400  # the paper's distillation budget
@@ -181,16 +182,6 @@ def hermitian_cost_lines(cost: dict # the result of `hermitian_cost`
     return "\n".join(line(d, c) for d, c in cost.items()) or "- (needs both Hermitian runs)"
 
 # %% ../nbs/14_report.ipynb #e4433dfd
-def dips(curve: list, # [(epoch, accuracy), ...]
-         drop: float = 10.0 # points below the best earlier evaluation that count
-        ) -> list:
-    "Evaluations more than `drop` points below the best one before them: (epoch, accuracy)."
-    out, best = [], float("-inf")
-    for e, a in curve:
-        if a < best - drop: out.append((e, a))
-        best = max(best, a)
-    return out
-
 def run_label(r: dict) -> str:
     "A Table I row in words: data set, model and Hermitian."
     return f"{r['dataset']} {r['model']}" + (f" ({r['hermitian']} Hermitian)" if r["hermitian"] != "-" else "")
@@ -204,9 +195,9 @@ def _collapse_line(r: dict, m: dict) -> str:
             f"at epoch {loss[jump][0]}, and it never regained its peak. Learned lrs at the end: {r['lrs']}.")
 
 def _recovery_line(r: dict, fell: list, drop: float) -> str:
-    return (f"- {run_label(r)}: fell more than {drop:g} points below its best "
-            f"earlier evaluation at epoch(s) {', '.join(f'{e} ({a:.1f}%)' for e, a in fell)} and recovered: "
-            f"{r['ours_acc']:.2f}% at the end. Learned lrs at the end: {r['lrs']}.")
+    where = ", ".join(f"{d['epoch']} ({d['acc']:.1f}%)" for d in fell)
+    return (f"- {run_label(r)}: fell more than {drop:g} points below its best earlier evaluation at epoch(s) {where} "
+            f"and recovered: {r['ours_acc']:.2f}% at the end. Learned lrs at the end: {r['lrs']}.")
 
 def collapse_lines(rows: list[dict], metrics: dict, # Table I rows and their runs' metrics (name -> metrics.json)
                    drop: float = 10.0) -> str:
@@ -214,7 +205,7 @@ def collapse_lines(rows: list[dict], metrics: dict, # Table I rows and their run
     lines = []
     for r in rows:
         if r["peak_acc"] - r["ours_acc"] > drop: lines.append(_collapse_line(r, metrics[r["run"]]))
-        elif fell := dips(metrics[r["run"]]["curves"]["eval"], drop): lines.append(_recovery_line(r, fell, drop))
+        elif fell := accuracy_dips(metrics[r["run"]]["curves"]["eval"], drop): lines.append(_recovery_line(r, fell, drop))
     if not lines: return f"No run lost more than {drop:g} points from its best periodic evaluation."
     return ("\n".join(lines) + "\n\nThe peak is read off the periodic *test* evaluations, so it is not a valid result (it selects on "
             "the test set); it shows what the collapse cost. Table I reports the final state, as the method prescribes.")

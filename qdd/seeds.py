@@ -10,12 +10,12 @@ from pathlib import Path
 
 from .core import ConfigError, code_version, load_file, save_json, save_text
 from .data import DataSet, dataset_source, load_dataset
-from .distill import STABILISED, DistillConfig, Distiller, DivergenceError, Interrupted, load_matching, recipe, run_interruptibly
+from .distill import DIP_POINTS, STABILISED, DistillConfig, accuracy_dips, Distiller, DivergenceError, Interrupted, load_matching, recipe, run_interruptibly
 
 # %% auto #0
-__all__ = ['LATE_EVALS', 'NEAR_CHANCE', 'DIP_POINTS', 'ALPHA', 'MNIST_Q', 'MNIST_FOLDER', 'STUDIES', 'TABLE1_ROWS',
-           'TABLE1_400_ROWS', 'TABLE1_CIFAR_ROWS', 'TABLE1_CIFAR_400_ROWS', 'make_record', 'run_seed', 'val_dips',
-           'summarise', 'fisher_exact_p', 'compare', 'study_configs', 'run_study', 'read_study', 'archive_records',
+__all__ = ['LATE_EVALS', 'NEAR_CHANCE', 'ALPHA', 'MNIST_Q', 'MNIST_FOLDER', 'STUDIES', 'TABLE1_ROWS', 'TABLE1_400_ROWS',
+           'TABLE1_CIFAR_ROWS', 'TABLE1_CIFAR_400_ROWS', 'make_record', 'run_seed', 'val_dips', 'summarise',
+           'fisher_exact_p', 'compare', 'study_configs', 'run_study', 'read_study', 'archive_records',
            'restore_records', 'fmt_stat', 'study_table', 'seed_table', 'verdict', 'final_val_acc',
            'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main', 'study_report', 'table1_over_seeds',
            'stabilised_check']
@@ -50,18 +50,11 @@ def run_seed(cfg: DistillConfig, # one seed's configuration
 # %% ../nbs/11_seeds.ipynb #ee230c74
 NEAR_CHANCE = 15.0  # percent: a run that ends below this on 10 classes (chance + 5 points) ended collapsed
 
-DIP_POINTS = 20.0  # points: a validation evaluation this far below the best one before it is a collapse the data saw
-
 def val_dips(record: dict, # a seed record with its validation curve `vals`
              points: float = DIP_POINTS # how far below the best earlier validation accuracy counts
             ) -> list[dict]:
-    "Collapses seen on held-out data: runs of evaluations `points` below the best validation accuracy before them."
-    events, best, inside = [], -math.inf, False
-    for epoch, acc in record.get("vals", []):
-        dipped = acc < best - points
-        if dipped and not inside: events.append(dict(epoch=epoch, val_acc=acc, best_before=best))
-        inside, best = dipped, max(best, acc)
-    return events
+    "Collapses seen on held-out data: the dips (`accuracy_dips`) of the record's validation curve."
+    return accuracy_dips(record.get("vals", []), points)
 
 def summarise(records: list[dict], key: str = "final_test_acc") -> dict:
     "Mean, sample sd and per-seed values of `key` (final_test_acc, late_test_acc or selected), with how many seeds collapsed."
