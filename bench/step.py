@@ -1,8 +1,9 @@
 """Seconds per outer distillation iteration (`Distiller.step`) for the paper's configurations, on random data of the
 right shapes: CIFAR-10 quantum LeNet and LeNet (100 images, 30 unrolled steps), MNIST quantum LeNet and LeNet (10
 images, 3 steps), real batch 1024. Each configuration is timed in one process with interleaved repeats after a
-warm-up; the quantum/classical ratio is per data set. `--jobs 2` runs two copies at once, one thread each (two runs
-sharing two cores, as the paper runner does), and prints each copy's figures.
+warm-up; the quantum/classical ratio is per data set. By default it then runs two copies at once, one thread each
+(two runs sharing two cores, as the paper runner does), and prints each copy's figures: `--jobs 1` skips that,
+`--jobs 1 2 4` adds four copies.
 
 `--flops` also counts the floating-point work of one iteration (torch's FlopCounterMode: convolutions and matrix
 products, complex products counted as real ones, so a lower bound) and divides it by this core's measured float32
@@ -16,7 +17,7 @@ versions of the engine on a busy machine, where timings from separate processes 
 output that costs next to nothing (`stand_in_engine`), interleaved the same way: the time no circuit engine can go below,
 and the circuit's share of an iteration.
 
-Usage: python bench/step.py [--repeats 7] [--threads 1] [--jobs 1] [--device cpu] [--only cifar10-qlenet ...] [--flops]
+Usage: python bench/step.py [--repeats 7] [--threads 1] [--jobs 1 2] [--device cpu] [--only cifar10-qlenet ...] [--flops]
                             [--baseline REV] [--circuit-free]"""
 import argparse, json, os, statistics, subprocess, sys, time, warnings
 
@@ -119,10 +120,15 @@ def report(figures, header):
                              f"of an iteration {1 - free['median'] / q['median']:.0%}")
 
 
-def main(repeats=7, threads=1, jobs=1, device="cpu", only=None, json_out=False, flops=False, baseline=None,
+def main(repeats=7, threads=1, jobs=(1, 2), device="cpu", only=None, json_out=False, flops=False, baseline=None,
          circuit_free=False):
+    "Time one process (with the extra engines and the FLOP floor asked for), then each number of parallel copies in `jobs`."
     names = [n for n in CONFIGS if not only or n in only]
-    if jobs > 1: return parallel(names, repeats, threads, jobs, device)
+    if 1 in jobs: single(names, repeats, threads, device, json_out, flops, baseline, circuit_free)
+    for j in (j for j in jobs if j > 1): parallel(names, repeats, threads, j, device)
+
+
+def single(names, repeats, threads, device, json_out, flops, baseline, circuit_free):
     from qdd.core import configure_threads
     policy = configure_threads(threads, device)
     engines = {**({"baseline": baseline_engine(baseline)} if baseline else {}),
@@ -149,7 +155,7 @@ def report_floor(figures, device):
 
 def parallel(names, repeats, threads, jobs, device):
     "Run `jobs` copies of this benchmark at once and print each copy's figures."
-    cmd = [sys.executable, __file__, "--repeats", str(repeats), "--threads", str(threads), "--device", device, "--json",
+    cmd = [sys.executable, __file__, "--repeats", str(repeats), "--threads", str(threads), "--device", device, "--json", "--jobs", "1",
            "--only", *names]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(jobs)]
     outs = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
@@ -161,7 +167,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="numbers of copies to run at once (default: 1, then 2)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--only", nargs="+")
     ap.add_argument("--flops", action="store_true", help="also print the FLOP count and floor of each configuration")
