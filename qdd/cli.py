@@ -181,9 +181,10 @@ def _claim(args, command: str, now: dict, kind=None, extensible=()):
 def spike_warning(spikes: list[dict] # the Distiller's outer-loss events (history["collapses"])
                  ) -> str:
     "One line for all outer-loss spikes of a run: how many, and the largest against its running median."
-    top = max(spikes, key=lambda c: c["peak"] / max(c["median"], 1e-12))
+    ratio = lambda c: c["peak"] / max(c["median"], 1e-12)
+    top = max(spikes, key=ratio)
     return (f"the outer loss spiked {len(spikes)} time(s) above {COLLAPSE_FACTOR:g}x its running median, the largest at epoch "
-            f"{top['epoch']} (iterations {top['start']}-{top['end']}): peak {top['peak']:.3g}, {top['peak'] / max(top['median'], 1e-12):.0f}x "
+            f"{top['epoch']} (iterations {top['start']}-{top['end']}): peak {top['peak']:.3g}, {ratio(top):.0f}x "
             f"the median {top['median']:.3g}. A spike the run recovers from is harmless; if accuracy fell with it, rerun into "
             "another --out with a lower --lr or --distill-lr, or with --grad-clip / --lr-cap")
 
