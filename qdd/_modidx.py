@@ -127,6 +127,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                              'qdd.distill.DistillConfig.total_steps': ('distill.html#distillconfig.total_steps', 'qdd/distill.py'),
                              'qdd.distill.Distiller': ('distill.html#distiller', 'qdd/distill.py'),
                              'qdd.distill.Distiller.__init__': ('distill.html#distiller.__init__', 'qdd/distill.py'),
+                             'qdd.distill.Distiller._divergence_advice': ('distill.html#distiller._divergence_advice', 'qdd/distill.py'),
                              'qdd.distill.Distiller._end_of_epoch': ('distill.html#distiller._end_of_epoch', 'qdd/distill.py'),
                              'qdd.distill.Distiller._keep_if_best': ('distill.html#distiller._keep_if_best', 'qdd/distill.py'),
                              'qdd.distill.Distiller._real_batch': ('distill.html#distiller._real_batch', 'qdd/distill.py'),

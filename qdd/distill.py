@@ -381,6 +381,11 @@ def _keep_if_best(self: Distiller, epoch: int, val_acc: float, test_acc: float):
                          images=self.images.detach().cpu().clone(), raw_lrs=self.raw_lrs.detach().cpu().clone())
 
 @patch
+def _divergence_advice(self: Distiller) -> str:
+    "What to change after a NaN: the lrs, and the gradient clip where the run had none."
+    return "lower distill_lr or lr" + ("" if self.cfg.grad_clip else ", or clip the outer gradient (stabilised=True, `--stabilised`)")
+
+@patch
 def run(self: Distiller, progress: bool = True, stop_after: int|None = None, on_step=None) -> DistilledSet:
     "Distil to the end (resuming if a checkpoint exists) and return the distilled set; `on_step(self, loss)` after each step."
     self._resume()
@@ -390,7 +395,7 @@ def run(self: Distiller, progress: bool = True, stop_after: int|None = None, on_
         except DivergenceError as e:
             self._save_checkpoint(); bar.close()  # the state is still the last good one: step raised before updating
             raise DivergenceError(f"{e}. The last good state (iteration {self.iteration}) is saved in "
-                                  f"{self.checkpoint_path}; lower distill_lr or lr and start a new run.") from None
+                                  f"{self.checkpoint_path}; {self._divergence_advice()} and start a new run.") from None
         self.history["epoch_losses"].append(loss); self._watch_collapse(loss); bar.update(1)
         if on_step is not None: on_step(self, loss)
         if self.iteration % 10 == 0: bar.set_postfix_str(f"loss {loss:.3f}, lrs {', '.join(f'{v:.3f}' for v in self.lrs[:3].tolist())}")
