@@ -4,21 +4,21 @@
 
 # %% ../nbs/11_seeds.ipynb #f77731a6
 from __future__ import annotations
-import argparse, math, statistics, sys
+import argparse, math, statistics, sys, time
 from dataclasses import asdict
 from pathlib import Path
 
-from .core import ConfigError, code_version, load_file, save_json, save_text
+from .core import ConfigError, FileFormatError, code_version, load_file, save_json, save_text
 from .data import DataSet, dataset_source, load_dataset
-from .distill import DIP_POINTS, FIELD_DEFAULTS, STABILISED, DistillConfig, accuracy_dips, Distiller, DivergenceError, Interrupted, load_matching, recipe, run_interruptibly
+from .distill import DIP_POINTS, FIELD_DEFAULTS, STABILISED, DistillConfig, accuracy_dips, Distiller, DivergenceError, Interrupted, load_checkpoint, load_matching, recipe, run_interruptibly
 
 # %% auto #0
 __all__ = ['LATE_EVALS', 'NEAR_CHANCE', 'ALPHA', 'MNIST_Q', 'CIFAR_5', 'MNIST_FOLDER', 'STUDIES', 'TABLE1_ROWS',
            'STABILISED_NAME', 'TABLE1_400_ROWS', 'TABLE1_CIFAR_ROWS', 'TABLE1_CIFAR_400_ROWS', 'make_record',
            'run_seed', 'val_dips', 'summarise', 'fisher_exact_p', 'compare', 'study_configs', 'run_study', 'read_study',
-           'archive_records', 'restore_records', 'fmt_stat', 'study_table', 'seed_table', 'verdict', 'final_val_acc',
-           'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main', 'study_report', 'against_paper',
-           'paper_gaps', 'table1_over_seeds', 'stabilised_check']
+           'archive_records', 'restore_records', 'run_state', 'study_status', 'fmt_stat', 'study_table', 'seed_table',
+           'verdict', 'final_val_acc', 'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main',
+           'study_report', 'against_paper', 'paper_gaps', 'table1_over_seeds', 'stabilised_check']
 
 # %% ../nbs/11_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -133,6 +133,27 @@ def restore_records(archive: str|Path, root: str|Path) -> int:
         target = Path(root)/p.parent.name/p.stem/"record.json"
         if not target.exists(): save_text(p.read_text(), target); n += 1
     return n
+
+# %% ../nbs/11_seeds.ipynb #62862b1f
+def run_state(cfg: DistillConfig, # one run's configuration
+              folder: str|Path # its run folder
+             ) -> str:
+    "One run's state in words: finished or diverged (final accuracy), running (progress, last evaluation) or not started."
+    folder = Path(folder)
+    try:
+        if (rec := load_matching(folder/"record.json", cfg)) is not None:
+            return (f"diverged at epoch {rec['epochs_done']:.0f}" if rec["diverged"] else "finished") + f", final {rec['final_test_acc']:.2f}%"
+        if (state := load_checkpoint(folder/"checkpoint.pt", cfg)) is None: return "not started"
+    except (ConfigError, FileFormatError) as e: return f"unusable: {e}"
+    h, minutes = state["history"], (time.time() - (folder/"checkpoint.pt").stat().st_mtime) / 60
+    last = f", last evaluation (epoch {h['eval'][-1][0]}) {h['eval'][-1][1]:.2f}%" if h["eval"] else ""
+    return f"running, epoch {h['loss'][-1][0] if h['loss'] else 0} of {cfg.epochs}{last}; checkpoint written {minutes:.0f} min ago"
+
+def study_status(base: dict, variants: dict, seeds, root: str|Path) -> str:
+    "Every run of a study with its state, one per line, numbered K/N as `--shard K/N` runs it alone."
+    runs = study_configs(base, variants, seeds)
+    return "\n".join(f"{i}/{len(runs)} {v} seed {cfg.seed}: {run_state(cfg, Path(root)/v/f'seed{cfg.seed}')}" for i, (v, cfg) in enumerate(runs))
+
 
 # %% ../nbs/11_seeds.ipynb #890e39f5
 def fmt_stat(s: dict) -> str:
@@ -268,14 +289,16 @@ def resolve_dataset(base: dict) -> dict:
     return {**base, "dataset": dataset_source("cifar10")[0]}
 
 def main(argv=None) -> int:
-    "Run one shard of a named study: python -m qdd.seeds NAME [--root DIR] [--shard K/N]."
+    "Run one shard of a named study, or list where its runs stand: python -m qdd.seeds NAME [--root DIR] [--shard K/N] [--status]."
     p = argparse.ArgumentParser(prog="python -m qdd.seeds", description="Run a seed study of qdd.seeds.STUDIES.")
     p.add_argument("study", choices=list(STUDIES)); p.add_argument("--root", default="runs/seeds")
     p.add_argument("--shard", default="0/1", help="K/N: every N-th run starting at K (default 0/1: all)")
+    p.add_argument("--status", action="store_true", help="list every run's state (finished, running, not started) and run nothing")
     a = p.parse_args(argv)
     try: k, n = (int(x) for x in a.shard.split("/")); assert 0 <= k < n
     except (ValueError, AssertionError): p.error(f"--shard takes K/N with 0 <= K < N, got {a.shard!r}")
     s = STUDIES[a.study]
+    if a.status: print(study_status(resolve_dataset(s["base"]), s["variants"], s["seeds"], Path(a.root)/s["folder"])); return 0
     try: res = run_study(resolve_dataset(s["base"]), s["variants"], s["seeds"], Path(a.root)/s["folder"], shard=(k, n))
     except Interrupted as e: print(f"qdd.seeds {a.study}: {e}", file=sys.stderr); return 130
     print(study_table(res))

@@ -139,3 +139,12 @@ def test_a_validation_split_writes_the_selected_state(tmp_path, data_dir):
     assert m["selected"]["val_acc"] == max(a for _, a in m["curves"]["val"])
     from qdd.distilled import load_distilled
     assert load_distilled(out/"distilled_selected.pt").history["is_selected_state"]
+
+
+def test_seed_study_status_lists_every_run_and_runs_nothing(tmp_path, capsys):
+    from qdd.seeds import STUDIES, main as seeds_main
+    assert seeds_main(["stabilisers", "--root", str(tmp_path), "--status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    n = len(STUDIES["stabilisers"]["variants"]) * len(STUDIES["stabilisers"]["seeds"])
+    assert [line.split(" ")[0] for line in lines] == [f"{i}/{n}" for i in range(n)]  # K/N, as --shard K/N runs it
+    assert all(line.endswith(": not started") for line in lines) and not any(tmp_path.iterdir())
