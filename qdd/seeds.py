@@ -63,6 +63,7 @@ def summarise(records: list[dict], key: str = "final_test_acc") -> dict:
                 sd=statistics.stdev(values) if len(values) > 1 else math.nan, values=values,
                 seeds=[r["seed"] for r in records], collapsed=sum(bool(r["collapses"]) for r in records),
                 dipped=sum(bool(val_dips(r)) for r in records),
+                unstable=sum(bool(val_dips(r) or r["diverged"]) for r in records),  # a dip, or NaN before the next evaluation
                 near_chance=sum(r["final_test_acc"] < NEAR_CHANCE for r in records),
                 diverged=sum(bool(r["diverged"]) for r in records))
 
@@ -134,7 +135,7 @@ def restore_records(archive: str|Path, root: str|Path) -> int:
         if not target.exists(): save_text(p.read_text(), target); n += 1
     return n
 
-# %% ../nbs/11_seeds.ipynb #62862b1f
+# %% ../nbs/11_seeds.ipynb #eba9d74f
 def run_state(cfg: DistillConfig, # one run's configuration
               folder: str|Path # its run folder
              ) -> str:
@@ -370,7 +371,7 @@ def table1_over_seeds(found: dict, # study -> variant -> records, as run_study r
                      ) -> str:
     "Markdown Table I from the seed studies: final and validation-selected accuracy per row, and the paper's number."
     rows = ["| data set | model | Hermitian | seeds | final state: mean +- sd (each seed) | validation-selected | "
-            f"seeds with a validation dip (>= {DIP_POINTS:g} points) | paper |", "|---|---|---|---|---|---|---|---|"]
+            f"seeds that collapsed (validation dip >= {DIP_POINTS:g} points, or NaN) | paper |", "|---|---|---|---|---|---|---|---|"]
     extra, tested = [], []
     if stabilised_row and found.get("stabilisers") and all(found["stabilisers"].get(v) for v in STUDIES["stabilisers"]["choose"][0]):
         best, _ = choose_by_validation(found["stabilisers"], STUDIES["stabilisers"]["choose"][0])
@@ -379,7 +380,7 @@ def table1_over_seeds(found: dict, # study -> variant -> records, as run_study r
         recs = found.get(study, {}).get(variant, [])
         if not recs: continue
         final, sel = summarise(recs), summarise(recs, "selected") if all(r["selected"] for r in recs) else dict(n=0)
-        rows.append(f"| {label} | {model} | {herm} | {len(recs)} | {_cell(final)} | {_cell(sel)} | {final['dipped']} / {len(recs)} | {f'{paper:.1f}' if paper else '-'} |")
+        rows.append(f"| {label} | {model} | {herm} | {len(recs)} | {_cell(final)} | {_cell(sel)} | {final['unstable']} / {len(recs)} | {f'{paper:.1f}' if paper else '-'} |")
         if paper: tested.append((f"{label} {model} ({herm})", recs, paper))
     return "\n".join(rows) + "\n" + paper_gaps(tested) + (stabilised_check(found) if stabilised_row else "")
 
