@@ -282,6 +282,13 @@ STUDIES = {
                              compare=[("lenet", "qlenet"), ("stabilised", "qlenet")], variants={
         "qlenet": dict(model="qlenet", hermitian="trainable"), "lenet": dict(model="lenet", hermitian=None),
         "stabilised": dict(model="qlenet", hermitian="trainable", **STABILISED)}),
+    # a stabiliser for CIFAR-10 at 400 epochs: faithful and grad-clip-1 seed 1 both diverged (epochs 35 and 57) with the
+    # learned first-step lr near 1 (from 0.02), so the candidate caps every learned lr at 0.5 on top of the clip
+    "cifar10-stabilisers": dict(folder="cifar10-400ep", base=dict(dataset="cifar10", val_size=5000, epochs=400, eval_every=10), seeds=[0, 1, 2],
+                                compare=[("stabilised", "qlenet"), ("stabilised+lr-cap-0.5", "qlenet")],
+                                choose=[["stabilised", "stabilised+lr-cap-0.5"]], variants={
+        "qlenet": dict(model="qlenet", hermitian="trainable"), "stabilised": dict(model="qlenet", hermitian="trainable", **STABILISED),
+        "stabilised+lr-cap-0.5": dict(model="qlenet", hermitian="trainable", **STABILISED, lr_cap=0.5)}),
 }
 
 def resolve_dataset(base: dict) -> dict:
