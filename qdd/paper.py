@@ -98,7 +98,7 @@ BEYOND = {
                                   epochs={"mnist": 6}, train_subset={"mnist": None}, batch_size=256)},
         ablations=dict(ipcs=[1, 10, 50], epochs=4, train_subset=None, batch_size=256, cifar_random_init=True,
                        cifar_epochs=1, cifar_train_subset=None, n_inits=20),
-        # every claim over seeds: the studies of qdd.seeds.STUDIES at their own budgets (about 33 CPU-hours in all, 18 of them CIFAR-10 at 400 epochs)
+        # every claim over seeds: the studies of qdd.seeds.STUDIES at their own budgets (about 42 CPU-hours in all, 27 of them CIFAR-10 at 400 epochs)
         seeds=dict(budget={}, seeds=None, run_missing=True),
         cost=dict(distilled_run="mnist-qlenet-trainable", full_train_subset=None, full_epochs=1, eval_every=25,
                   max_test=2000, shot_test=500, shot_replay_on_device=True)),

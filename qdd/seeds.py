@@ -13,12 +13,13 @@ from .data import DataSet, dataset_source, load_dataset
 from .distill import DIP_POINTS, FIELD_DEFAULTS, STABILISED, DistillConfig, accuracy_dips, Distiller, DivergenceError, Interrupted, load_checkpoint, load_matching, recipe, run_interruptibly
 
 # %% auto #0
-__all__ = ['LATE_EVALS', 'NEAR_CHANCE', 'ALPHA', 'MNIST_Q', 'CIFAR_5', 'MNIST_FOLDER', 'STUDIES', 'TABLE1_ROWS',
-           'STABILISED_NAME', 'TABLE1_400_ROWS', 'TABLE1_CIFAR_ROWS', 'TABLE1_CIFAR_400_ROWS', 'make_record',
-           'run_seed', 'val_dips', 'summarise', 'fisher_exact_p', 'compare', 'study_configs', 'run_study', 'read_study',
-           'archive_records', 'restore_records', 'run_state', 'study_status', 'fmt_stat', 'study_table', 'seed_table',
-           'verdict', 'final_val_acc', 'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main',
-           'study_report', 'against_paper', 'paper_gaps', 'table1_over_seeds', 'stabilised_check']
+__all__ = ['LATE_EVALS', 'NEAR_CHANCE', 'ALPHA', 'MNIST_Q', 'CIFAR_5', 'CIFAR_400', 'CIFAR_Q', 'MNIST_FOLDER', 'STUDIES',
+           'TABLE1_ROWS', 'STABILISED_NAME', 'TABLE1_400_ROWS', 'TABLE1_CIFAR_ROWS', 'TABLE1_CIFAR_400_ROWS',
+           'make_record', 'run_seed', 'val_dips', 'summarise', 'fisher_exact_p', 'compare', 'study_configs',
+           'run_study', 'read_study', 'archive_records', 'restore_records', 'run_state', 'study_status', 'fmt_stat',
+           'study_table', 'seed_table', 'verdict', 'final_val_acc', 'choose_by_validation', 'curves_figure',
+           'resolve_dataset', 'main', 'study_report', 'against_paper', 'paper_gaps', 'table1_over_seeds',
+           'stabilised_check']
 
 # %% ../nbs/11_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -232,6 +233,8 @@ def curves_figure(results: dict, title: str = "", path: str|Path|None = None):
 # %% ../nbs/11_seeds.ipynb #26e7d79a
 MNIST_Q = dict(dataset="mnist", model="qlenet", hermitian="trainable", val_size=5000, epochs=50, eval_every=2)
 CIFAR_5 = dict(dataset="cifar10", val_size=5000, epochs=5, eval_every=1)  # the short common CIFAR-10 budget
+CIFAR_400 = {**CIFAR_5, "epochs": 400, "eval_every": 10}  # the paper's budget
+CIFAR_Q = dict(model="qlenet", hermitian="trainable")  # the CIFAR-10 studies name the model in every variant
 MNIST_FOLDER = "mnist-50ep"  # the MNIST studies share one folder: a run they have in common runs once
 STUDIES = {
     # which stabiliser: the quantum LeNet, 50 epochs (collapses came at epochs 20-50 in earlier runs), 3 seeds
@@ -267,8 +270,7 @@ STUDIES = {
                                  for m in ("lenet", "qlenet") for lr in (0.02, 0.001)}),
     # the stabiliser MNIST chose (qdd.distill.STABILISED) on CIFAR-10's quantum LeNet at the same short budget
     "cifar10-stabilised": dict(folder="cifar10-5ep", base=CIFAR_5, seeds=[0, 1, 2], compare=[("qlenet-0.02+stabilised", "qlenet-0.02")],
-                               variants={"qlenet-0.02": dict(model="qlenet", hermitian="trainable", distill_lr=0.02),
-                                         "qlenet-0.02+stabilised": dict(model="qlenet", hermitian="trainable", distill_lr=0.02, **STABILISED)}),
+                               variants={"qlenet-0.02": {**CIFAR_Q, "distill_lr": 0.02}, "qlenet-0.02+stabilised": {**CIFAR_Q, "distill_lr": 0.02, **STABILISED}}),
     # Table I's MNIST quantum LeNet at the paper's 400 epochs: faithful and stabilised (evaluated every 10 epochs)
     "table1-400": dict(folder="mnist-400ep", base={**MNIST_Q, "epochs": 400, "eval_every": 10}, seeds=[0, 1, 2],
                        compare=[("stabilised", "faithful")], variants={"faithful": {}, "stabilised": dict(STABILISED)}),
@@ -278,17 +280,13 @@ STUDIES = {
                             variants={"faithful": {}, "lenet": dict(model="lenet", hermitian=None), "fixed": dict(hermitian="fixed")}),
     # Table I's CIFAR-10 rows at the paper's 400 epochs (about 2 h 30 min per quantum seed on one CPU core), with the
     # stabilised quantum LeNet beside them (faithful seed 1 diverged at epoch 35)
-    "table1-cifar-400": dict(folder="cifar10-400ep", base=dict(dataset="cifar10", val_size=5000, epochs=400, eval_every=10), seeds=[0, 1, 2],
-                             compare=[("lenet", "qlenet"), ("stabilised", "qlenet")], variants={
-        "qlenet": dict(model="qlenet", hermitian="trainable"), "lenet": dict(model="lenet", hermitian=None),
-        "stabilised": dict(model="qlenet", hermitian="trainable", **STABILISED)}),
+    "table1-cifar-400": dict(folder="cifar10-400ep", base=CIFAR_400, seeds=[0, 1, 2], compare=[("lenet", "qlenet"), ("stabilised", "qlenet")],
+                             variants={"qlenet": CIFAR_Q, "lenet": dict(model="lenet", hermitian=None), "stabilised": {**CIFAR_Q, **STABILISED}}),
     # a stabiliser for CIFAR-10 at 400 epochs: faithful and grad-clip-1 seed 1 both diverged (epochs 35 and 57) with the
     # learned first-step lr near 1 (from 0.02), so the candidate caps every learned lr at 0.5 on top of the clip
-    "cifar10-stabilisers": dict(folder="cifar10-400ep", base=dict(dataset="cifar10", val_size=5000, epochs=400, eval_every=10), seeds=[0, 1, 2],
-                                compare=[("stabilised", "qlenet"), ("stabilised+lr-cap-0.5", "qlenet")],
-                                choose=[["stabilised", "stabilised+lr-cap-0.5"]], variants={
-        "qlenet": dict(model="qlenet", hermitian="trainable"), "stabilised": dict(model="qlenet", hermitian="trainable", **STABILISED),
-        "stabilised+lr-cap-0.5": dict(model="qlenet", hermitian="trainable", **STABILISED, lr_cap=0.5)}),
+    "cifar10-stabilisers": dict(folder="cifar10-400ep", base=CIFAR_400, seeds=[0, 1, 2],
+                                compare=[("stabilised", "qlenet"), ("stabilised+lr-cap-0.5", "qlenet")], choose=[["stabilised", "stabilised+lr-cap-0.5"]],
+                                variants={"qlenet": CIFAR_Q, "stabilised": {**CIFAR_Q, **STABILISED}, "stabilised+lr-cap-0.5": {**CIFAR_Q, **STABILISED, "lr_cap": 0.5}}),
 }
 
 def resolve_dataset(base: dict) -> dict:
