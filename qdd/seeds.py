@@ -304,8 +304,9 @@ def main(argv=None) -> int:
     try: k, n = (int(x) for x in a.shard.split("/")); assert 0 <= k < n
     except (ValueError, AssertionError): p.error(f"--shard takes K/N with 0 <= K < N, got {a.shard!r}")
     s = STUDIES[a.study]
-    if a.status: print(study_status(resolve_dataset(s["base"]), s["variants"], s["seeds"], Path(a.root)/s["folder"])); return 0
-    try: res = run_study(resolve_dataset(s["base"]), s["variants"], s["seeds"], Path(a.root)/s["folder"], shard=(k, n))
+    study = (resolve_dataset(s["base"]), s["variants"], s["seeds"], Path(a.root)/s["folder"])  # base, variants, seeds, root
+    if a.status: print(study_status(*study)); return 0
+    try: res = run_study(*study, shard=(k, n))
     except Interrupted as e: print(f"qdd.seeds {a.study}: {e}", file=sys.stderr); return 130
     print(study_table(res))
     return 0
