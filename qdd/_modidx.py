@@ -362,6 +362,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                            'qdd.seeds.final_val_acc': ('seeds.html#final_val_acc', 'qdd/seeds.py'),
                            'qdd.seeds.fisher_exact_p': ('seeds.html#fisher_exact_p', 'qdd/seeds.py'),
                            'qdd.seeds.fmt_stat': ('seeds.html#fmt_stat', 'qdd/seeds.py'),
+                           'qdd.seeds.lr_words': ('seeds.html#lr_words', 'qdd/seeds.py'),
                            'qdd.seeds.main': ('seeds.html#main', 'qdd/seeds.py'),
                            'qdd.seeds.make_record': ('seeds.html#make_record', 'qdd/seeds.py'),
                            'qdd.seeds.paper_gaps': ('seeds.html#paper_gaps', 'qdd/seeds.py'),

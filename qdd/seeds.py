@@ -10,14 +10,14 @@ from pathlib import Path
 
 from .core import ConfigError, FileFormatError, code_version, load_file, save_json, save_text
 from .data import DataSet, dataset_source, load_dataset
-from .distill import DIP_POINTS, FIELD_DEFAULTS, STABILISED, DistillConfig, accuracy_dips, Distiller, DivergenceError, Interrupted, load_checkpoint, load_matching, recipe, run_interruptibly
+from .distill import DIP_POINTS, FIELD_DEFAULTS, STABILISED, DistillConfig, accuracy_dips, Distiller, DivergenceError, Interrupted, learned_lrs, load_checkpoint, load_matching, recipe, run_interruptibly
 
 # %% auto #0
 __all__ = ['LATE_EVALS', 'NEAR_CHANCE', 'ALPHA', 'MNIST_Q', 'CIFAR_5', 'CIFAR_400', 'CIFAR_Q', 'MNIST_FOLDER', 'STUDIES',
            'TABLE1_ROWS', 'STABILISED_NAME', 'TABLE1_400_ROWS', 'TABLE1_CIFAR_ROWS', 'TABLE1_CIFAR_400_ROWS',
            'make_record', 'run_seed', 'val_dips', 'summarise', 'fisher_exact_p', 'compare', 'study_configs',
-           'run_study', 'read_study', 'archive_records', 'restore_records', 'run_state', 'study_status', 'fmt_stat',
-           'study_table', 'seed_table', 'verdict', 'final_val_acc', 'choose_by_validation', 'curves_figure',
+           'run_study', 'read_study', 'archive_records', 'restore_records', 'lr_words', 'run_state', 'study_status',
+           'fmt_stat', 'study_table', 'seed_table', 'verdict', 'final_val_acc', 'choose_by_validation', 'curves_figure',
            'resolve_dataset', 'main', 'study_report', 'against_paper', 'paper_gaps', 'table1_over_seeds',
            'stabilised_check']
 
@@ -137,19 +137,27 @@ def restore_records(archive: str|Path, root: str|Path) -> int:
     return n
 
 # %% ../nbs/11_seeds.ipynb #eba9d74f
+def lr_words(state: dict, cfg: DistillConfig) -> str:
+    "A checkpoint's learned lrs in words: the first step's (the one that climbs to the cliff) and the largest."
+    lrs = learned_lrs(state["raw_lrs"], cfg)
+    return f"learned lr first step {lrs[0]:.3g}, largest {lrs.max():.3g}"
+
 def run_state(cfg: DistillConfig, # one run's configuration
               folder: str|Path # its run folder
              ) -> str:
     "One run's state in words: finished or diverged (final accuracy), running (progress, last evaluation) or not started."
     folder = Path(folder)
     try:
-        if (rec := load_matching(folder/"record.json", cfg)) is not None:
-            return (f"diverged at epoch {rec['epochs_done']:.0f}" if rec["diverged"] else "finished") + f", final {rec['final_test_acc']:.2f}%"
-        if (state := load_checkpoint(folder/"checkpoint.pt", cfg)) is None: return "not started"
+        rec, state = load_matching(folder/"record.json", cfg), load_checkpoint(folder/"checkpoint.pt", cfg)
+        if rec is not None:
+            done = (f"diverged at epoch {rec['epochs_done']:.0f}" if rec["diverged"] else "finished") + f", final {rec['final_test_acc']:.2f}%"
+            return done + (f"; {lr_words(state, cfg)}" if state is not None else "")
+        if state is None: return "not started"
     except (ConfigError, FileFormatError) as e: return f"unusable: {e}"
     h, minutes = state["history"], (time.time() - (folder/"checkpoint.pt").stat().st_mtime) / 60
     last = f", last evaluation (epoch {h['eval'][-1][0]}) {h['eval'][-1][1]:.2f}%" if h["eval"] else ""
-    return f"running, epoch {h['loss'][-1][0] if h['loss'] else 0} of {cfg.epochs}{last}; checkpoint written {minutes:.0f} min ago"
+    return (f"running, epoch {h['loss'][-1][0] if h['loss'] else 0} of {cfg.epochs}{last}; {lr_words(state, cfg)}; "
+            f"checkpoint written {minutes:.0f} min ago")
 
 def study_status(base: dict, variants: dict, seeds, root: str|Path) -> str:
     "Every run of a study with its state, one per line, numbered K/N as `--shard K/N` runs it alone."
