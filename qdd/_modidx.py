@@ -155,6 +155,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                              'qdd.distill.accuracy_dips': ('distill.html#accuracy_dips', 'qdd/distill.py'),
                              'qdd.distill.config_diff': ('distill.html#config_diff', 'qdd/distill.py'),
                              'qdd.distill.describe_diff': ('distill.html#describe_diff', 'qdd/distill.py'),
+                             'qdd.distill.dip_threshold': ('distill.html#dip_threshold', 'qdd/distill.py'),
                              'qdd.distill.distill': ('distill.html#distill', 'qdd/distill.py'),
                              'qdd.distill.flag_of': ('distill.html#flag_of', 'qdd/distill.py'),
                              'qdd.distill.init_synthetic': ('distill.html#init_synthetic', 'qdd/distill.py'),

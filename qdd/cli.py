@@ -192,7 +192,7 @@ def run_warnings(hist: dict, metrics: dict, n_classes: int) -> list:
     "Warnings a finished distillation carries: those it recorded, outer-loss spikes, validation dips, accuracy at chance."
     out = [str(w) for w in hist.get("warnings", [])]
     if spikes := hist.get("collapses", []): out.append(spike_warning(spikes))  # recorded by the Distiller
-    for d in accuracy_dips(hist.get("val", [])):
+    for d in accuracy_dips(hist.get("val", []), chance=100 / n_classes):
         out.append(f"validation accuracy fell to {d['acc']:.2f}% at epoch {d['epoch']}, {d['best_before'] - d['acc']:.0f} points "
                    f"below its best before ({d['best_before']:.2f}%): the run collapsed there; distilled_selected.pt keeps the "
                    "state validation selected")

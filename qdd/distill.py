@@ -24,11 +24,11 @@ from .distilled import DistilledSet, save_distilled
 
 # %% auto #0
 __all__ = ['INIT_MODES', 'PRESETS', 'MODEL_PRESETS', 'STABILISED', 'CLI_FLAGS', 'EXTENSIBLE', 'FIELD_DEFAULTS', 'CHECKPOINT_KEYS',
-           'COLLAPSE_FACTOR', 'COLLAPSE_WINDOW', 'DIP_POINTS', 'STOP_SIGNALS', 'DistillConfig', 'preset_for', 'recipe',
-           'flag_of', 'validate', 'model_kwargs', 'softplus_inverse', 'init_synthetic', 'DivergenceError',
-           'config_diff', 'describe_diff', 'load_matching', 'load_checkpoint', 'prepare_data', 'split_validation',
-           'learned_lrs', 'Distiller', 'accuracy_dips', 'distill', 'Interrupted', 'run_interruptibly',
-           'last_good_state']
+           'COLLAPSE_FACTOR', 'COLLAPSE_WINDOW', 'DIP_POINTS', 'DIP_FLOOR', 'DIP_RULE', 'STOP_SIGNALS', 'DistillConfig',
+           'preset_for', 'recipe', 'flag_of', 'validate', 'model_kwargs', 'softplus_inverse', 'init_synthetic',
+           'DivergenceError', 'config_diff', 'describe_diff', 'load_matching', 'load_checkpoint', 'prepare_data',
+           'split_validation', 'learned_lrs', 'Distiller', 'dip_threshold', 'accuracy_dips', 'distill', 'Interrupted',
+           'run_interruptibly', 'last_good_state']
 
 # %% ../nbs/06_distill.ipynb #7bc533f2
 INIT_MODES = ("fixed", "random")
@@ -406,17 +406,28 @@ def run(self: Distiller, progress: bool = True, stop_after: int|None = None, on_
 
 # %% ../nbs/06_distill.ipynb #eaeda009
 DIP_POINTS = 20.0  # points: an evaluation this far below the best one before it is a dip (a collapse the data saw)
+DIP_FLOOR = 10.0  # points: where chance is known, half the margin over chance may stand in for DIP_POINTS, never below this
+DIP_RULE = f"fell >= {DIP_POINTS:g} points, or half its margin over chance when less (>= {DIP_FLOOR:g})"  # for table headers
+
+def dip_threshold(best: float, # the best accuracy before this evaluation
+                  chance: float|None = None, # chance accuracy (100 / classes), when known
+                  points: float = DIP_POINTS # the fall that is always a dip
+                 ) -> float:
+    "How far below `best` an evaluation must fall to be a dip: `points`, or half the margin over `chance` when less."
+    return points if chance is None else min(points, max(DIP_FLOOR, (best - chance) / 2))
 
 def accuracy_dips(curve: list, # [(epoch, accuracy), ...] periodic evaluations, in order
-                  points: float = DIP_POINTS # how far below the best earlier evaluation counts
+                  points: float = DIP_POINTS, # how far below the best earlier evaluation counts
+                  chance: float|None = None # chance accuracy: also count a fall of half the margin over it (`dip_threshold`)
                  ) -> list[dict]:
-    "Dips of an accuracy curve: the first evaluation of each run of evaluations `points` below the best one before it."
+    "Dips of an accuracy curve: the first evaluation of each run of evaluations far below the best one before it."
     events, best, inside = [], -math.inf, False
     for epoch, acc in curve:
-        dipped = acc < best - points
+        dipped = acc < best - dip_threshold(best, chance, points)
         if dipped and not inside: events.append(dict(epoch=epoch, acc=acc, best_before=best))
         inside, best = dipped, max(best, acc)
     return events
+
 
 # %% ../nbs/06_distill.ipynb #875e050e
 @patch
