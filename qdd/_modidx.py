@@ -131,6 +131,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                              'qdd.distill.Distiller._end_of_epoch': ('distill.html#distiller._end_of_epoch', 'qdd/distill.py'),
                              'qdd.distill.Distiller._keep_if_best': ('distill.html#distiller._keep_if_best', 'qdd/distill.py'),
                              'qdd.distill.Distiller._real_batch': ('distill.html#distiller._real_batch', 'qdd/distill.py'),
+                             'qdd.distill.Distiller._record_dynamics': ('distill.html#distiller._record_dynamics', 'qdd/distill.py'),
                              'qdd.distill.Distiller._resume': ('distill.html#distiller._resume', 'qdd/distill.py'),
                              'qdd.distill.Distiller._save_checkpoint': ('distill.html#distiller._save_checkpoint', 'qdd/distill.py'),
                              'qdd.distill.Distiller._to_host': ('distill.html#distiller._to_host', 'qdd/distill.py'),

@@ -247,7 +247,7 @@ class Distiller:
         self.labels = self.labels.to(self.device)
         self.opt = torch.optim.Adam([self.images, self.raw_lrs], lr=cfg.lr, betas=(0.5, 0.999))
         self.iteration, self.executions, self.seconds, self.best = 0, 0, 0.0, None
-        self.history = {"loss": [], "eval": [], "val": [], "epoch_losses": [], "collapses": [], "recent_losses": []}
+        self.history = {"loss": [], "eval": [], "val": [], "epoch_losses": [], "collapses": [], "recent_losses": [], "dynamics": []}
         self.batch_size = min(cfg.batch_size, len(self.ds.train_x))
         self.iters_per_epoch = max(1, len(self.ds.train_x) // self.batch_size)
         self.w0_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
@@ -343,7 +343,7 @@ def _resume(self: Distiller):
     self.opt.load_state_dict(state["opt"])
     self.iteration, self.history, self.executions, self.seconds = (state[k] for k in ("iteration", "history", "executions", "seconds"))
     self.best = state.get("best")
-    for key in ("val", "collapses", "recent_losses"): self.history.setdefault(key, [])  # checkpoints from before these existed
+    for key in ("val", "collapses", "recent_losses", "dynamics"): self.history.setdefault(key, [])  # checkpoints from before these existed
 
 # %% ../nbs/06_distill.ipynb #37a27574
 COLLAPSE_FACTOR, COLLAPSE_WINDOW = 3.0, 100  # a collapse: outer loss > 3x the median of the previous 100 iterations
@@ -360,10 +360,16 @@ def _watch_collapse(self: Distiller, loss: float):
     recent.append(loss); del recent[:-COLLAPSE_WINDOW]
 
 @patch
+def _record_dynamics(self: Distiller, epoch: int):
+    "Record the epoch's learned lrs (first step, largest) and alpha after its last replay (None without a residual mix)."
+    lrs, alpha = self.lrs.detach(), getattr(self, "last_params", {}).get("alpha")
+    self.history["dynamics"].append((epoch, lrs[0].item(), lrs.max().item(), None if alpha is None else alpha.item()))
+
+@patch
 def _end_of_epoch(self: Distiller, bar):
     "Record the epoch's mean loss and, when due, the test and validation accuracy (keeping the best state by validation)."
     epoch, losses = self.iteration // self.iters_per_epoch, self.history["epoch_losses"]
-    self.history["loss"].append((epoch, sum(losses) / len(losses))); losses.clear()
+    self.history["loss"].append((epoch, sum(losses) / len(losses))); losses.clear(); self._record_dynamics(epoch)
     due = self.cfg.eval_every and epoch % self.cfg.eval_every == 0
     if not (due or self.iteration == self.total_iterations): return
     test_acc, *val = self.evaluate_splits([self.test, self.val] if len(self.val[0]) else [self.test])

@@ -30,7 +30,7 @@ def make_record(d: Distiller, diverged: str|None = None) -> dict:
     final = evals[-1][1] if evals and evals[-1][0] == d.iteration // d.iters_per_epoch and not diverged else d.evaluate_now()
     late = [a for _, a in evals[-LATE_EVALS:]] or [final]
     return dict(config=asdict(d.cfg), seed=d.cfg.seed, final_test_acc=final, late_test_acc=statistics.fmean(late),
-                selected=d.selected_summary(), evals=evals, vals=h.get("val", []), collapses=h.get("collapses", []),
+                selected=d.selected_summary(), evals=evals, vals=h.get("val", []), collapses=h.get("collapses", []), dynamics=h.get("dynamics", []),
                 diverged=diverged, iterations=d.iteration, epochs_done=d.iteration / d.iters_per_epoch,
                 seconds=d.seconds, threads=d.threads, code_version=code_version())
 
@@ -139,9 +139,10 @@ def restore_records(archive: str|Path, root: str|Path) -> int:
 
 # %% ../nbs/11_seeds.ipynb #eba9d74f
 def lr_words(state: dict, cfg: DistillConfig) -> str:
-    "A checkpoint's learned lrs in words: the first step's (the one that climbs to the cliff) and the largest."
-    lrs = learned_lrs(state["raw_lrs"], cfg)
-    return f"learned lr first step {lrs[0]:.3g}, largest {lrs.max():.3g}"
+    "A checkpoint's learned lrs in words (the first step's, the one that climbs to the cliff, and the largest), and alpha."
+    lrs, dyn = learned_lrs(state["raw_lrs"], cfg), state.get("history", {}).get("dynamics")
+    alpha = f", alpha after the last replay {dyn[-1][3]:.3g}" if dyn and dyn[-1][3] is not None else ""
+    return f"learned lr first step {lrs[0]:.3g}, largest {lrs.max():.3g}{alpha}"
 
 def run_state(cfg: DistillConfig, # one run's configuration
               folder: str|Path # its run folder
