@@ -434,7 +434,6 @@ def accuracy_dips(curve: list, # [(epoch, accuracy), ...] periodic evaluations, 
         inside, best = dipped, max(best, acc)
     return events
 
-
 # %% ../nbs/06_distill.ipynb #875e050e
 @patch
 def result(self: Distiller, selected: bool = False # the state the validation split selected instead of the last one
