@@ -222,19 +222,30 @@ def choose_by_validation(results: dict, candidates=None) -> tuple[str, dict]:
     return max(scores, key=scores.get), scores
 
 # %% ../nbs/11_seeds.ipynb #5c7dca5b
+def _dynamics_panel(ax, records: list[dict]):
+    "The learned first-step lr (solid) and alpha after the replay (dashed) of every seed against epoch."
+    for k, r in enumerate(records):  # colour k: the same seed as in the accuracy panel above
+        if not (dyn := r.get("dynamics")): continue
+        ax.plot([e for e, *_ in dyn], [lr for _, lr, *_ in dyn], lw=1, color=f"C{k}")
+        if any(a is not None for *_, a in dyn): ax.plot([e for e, *_ in dyn], [a for *_, a in dyn], ls="--", lw=1, color=f"C{k}")
+    ax.axhspan(0, 1, color="0.92", zorder=0); ax.set_xlabel("epoch")  # shaded: alpha inside [0, 1]
+
 def curves_figure(results: dict, title: str = "", path: str|Path|None = None):
-    "One panel per variant: test accuracy of every seed against epoch (validation dips dotted), saved atomically as PNG."
+    "Per variant: test accuracy of every seed against epoch (validation dips dotted), and its lr and alpha where recorded."
     import matplotlib.pyplot as plt
     from qdd.core import atomic_write
     names = [v for v, rs in results.items() if rs]
     if not names: return None  # nothing finished yet
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8), sharey=True, squeeze=False)
-    for ax, v in zip(axes[0], names):
+    dynamic = any(r.get("dynamics") for v in names for r in results[v])  # records from before the dynamics were kept have none
+    fig, axes = plt.subplots(1 + dynamic, len(names), figsize=(3.2 * len(names), 2.8 * (1 + dynamic)), sharey="row", squeeze=False)
+    for j, v in enumerate(names):
         for r in results[v]:
-            line, = ax.plot(*zip(*r["evals"]), lw=1, label=f"seed {r['seed']}")
-            for d in val_dips(r): ax.axvline(d["epoch"], color=line.get_color(), ls=":", lw=0.8)
-        ax.set_title(v, fontsize=9); ax.set_xlabel("epoch")
+            line, = axes[0][j].plot(*zip(*r["evals"]), lw=1, label=f"seed {r['seed']}")
+            for d in val_dips(r): axes[0][j].axvline(d["epoch"], color=line.get_color(), ls=":", lw=0.8)
+        axes[0][j].set_title(v, fontsize=9); axes[0][j].set_xlabel("epoch")
+        if dynamic: _dynamics_panel(axes[1][j], results[v])
     axes[0][0].set_ylabel("test accuracy (%)"); axes[0][-1].legend(fontsize=7)
+    if dynamic: axes[1][0].set_ylabel("first-step lr (solid), alpha (dashed)")
     fig.suptitle(title, fontsize=10); fig.tight_layout()
     if path is not None:
         with atomic_write(path) as f: fig.savefig(f, format="png", dpi=120)
