@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .core import ConfigError, FileFormatError, code_version, load_file, save_json, save_text
 from .data import DataSet, dataset_source, load_dataset
+from .replay import unroll
 from .distill import DIP_POINTS, DIP_RULE, FIELD_DEFAULTS, STABILISED, DistillConfig, accuracy_dips, Distiller, DivergenceError, Interrupted, learned_lrs, load_checkpoint, load_matching, recipe, run_interruptibly
 
 # %% auto #0
@@ -17,9 +18,9 @@ __all__ = ['LATE_EVALS', 'CHANCE', 'NEAR_CHANCE', 'ALPHA', 'MNIST_Q', 'CIFAR_5',
            'STUDIES', 'TABLE1_ROWS', 'STABILISED_NAME', 'TABLE1_400_ROWS', 'TABLE1_CIFAR_ROWS', 'TABLE1_CIFAR_400_ROWS',
            'make_record', 'run_seed', 'val_dips', 'summarise', 'fisher_exact_p', 'compare', 'study_configs',
            'run_study', 'read_study', 'archive_records', 'restore_records', 'lr_words', 'run_state', 'study_status',
-           'fmt_stat', 'study_table', 'seed_table', 'verdict', 'final_val_acc', 'choose_by_validation', 'curves_figure',
-           'resolve_dataset', 'main', 'study_report', 'against_paper', 'paper_gaps', 'table1_over_seeds',
-           'stabilised_check']
+           'replayed_alpha', 'study_replay', 'fmt_stat', 'study_table', 'seed_table', 'verdict', 'final_val_acc',
+           'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main', 'study_report', 'against_paper',
+           'paper_gaps', 'table1_over_seeds', 'stabilised_check']
 
 # %% ../nbs/11_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -166,6 +167,24 @@ def study_status(base: dict, variants: dict, seeds, root: str|Path) -> str:
     runs = study_configs(base, variants, seeds)
     return "\n".join(f"{i}/{len(runs)} {v} seed {cfg.seed}: {run_state(cfg, Path(root)/v/f'seed{cfg.seed}')}" for i, (v, cfg) in enumerate(runs))
 
+
+# %% ../nbs/11_seeds.ipynb #a5a93172
+def replayed_alpha(cfg: DistillConfig, # one run's configuration
+                   folder: str|Path, # its run folder
+                   ds: DataSet|None = None # its data (None: load the configuration's data set)
+                  ) -> str:
+    "Alpha after replaying the inner loop from a run's checkpointed images and lrs, in words."
+    if not (Path(folder)/"checkpoint.pt").exists(): return "no checkpoint"
+    try: d = Distiller(cfg, ds, folder); d._resume()  # reads only: nothing is written
+    except (ConfigError, FileFormatError) as e: return f"unusable: {e}"
+    params = unroll(d.model, d._w0(), d.images, d.labels, d.lrs, frozen=cfg.frozen_names)
+    if "alpha" not in params: return "no residual mix"
+    return f"epoch {d.iteration / d.iters_per_epoch:.0f}: alpha after the replay {params['alpha'].item():.3g}"
+
+def study_replay(base: dict, variants: dict, seeds, root: str|Path, ds: DataSet|None = None) -> str:
+    "Every run of a study with its replayed alpha (`replayed_alpha`), numbered K/N as `study_status` numbers them."
+    runs = study_configs(base, variants, seeds)
+    return "\n".join(f"{i}/{len(runs)} {v} seed {cfg.seed}: {replayed_alpha(cfg, Path(root)/v/f'seed{cfg.seed}', ds)}" for i, (v, cfg) in enumerate(runs))
 
 # %% ../nbs/11_seeds.ipynb #890e39f5
 def fmt_stat(s: dict) -> str:
@@ -321,17 +340,19 @@ def resolve_dataset(base: dict) -> dict:
     return {**base, "dataset": dataset_source("cifar10")[0]}
 
 def main(argv=None) -> int:
-    "Run one shard of a named study, or list where its runs stand: python -m qdd.seeds NAME [--root DIR] [--shard K/N] [--status]."
+    "Run one shard of a named study, or list where its runs stand: python -m qdd.seeds NAME [--root DIR] [--shard K/N] [--status | --replay]."
     p = argparse.ArgumentParser(prog="python -m qdd.seeds", description="Run a seed study of qdd.seeds.STUDIES.")
     p.add_argument("study", choices=list(STUDIES)); p.add_argument("--root", default="runs/seeds")
     p.add_argument("--shard", default="0/1", help="K/N: every N-th run starting at K (default 0/1: all)")
     p.add_argument("--status", action="store_true", help="list every run's state (finished, running, not started) and run nothing")
+    p.add_argument("--replay", action="store_true", help="list every run's alpha after replaying its checkpoint, and run nothing")
     a = p.parse_args(argv)
     try: k, n = (int(x) for x in a.shard.split("/")); assert 0 <= k < n
     except (ValueError, AssertionError): p.error(f"--shard takes K/N with 0 <= K < N, got {a.shard!r}")
     s = STUDIES[a.study]
     study = (resolve_dataset(s["base"]), s["variants"], s["seeds"], Path(a.root)/s["folder"])  # base, variants, seeds, root
     if a.status: print(study_status(*study)); return 0
+    if a.replay: print(study_replay(*study)); return 0
     try: res = run_study(*study, shard=(k, n))
     except Interrupted as e: print(f"qdd.seeds {a.study}: {e}", file=sys.stderr); return 130
     print(study_table(res))
