@@ -148,3 +148,16 @@ def test_seed_study_status_lists_every_run_and_runs_nothing(tmp_path, capsys):
     n = len(STUDIES["stabilisers"]["variants"]) * len(STUDIES["stabilisers"]["seeds"])
     assert [line.split(" ")[0] for line in lines] == [f"{i}/{n}" for i in range(n)]  # K/N, as --shard K/N runs it
     assert all(line.endswith(": not started") for line in lines) and not any(tmp_path.iterdir())
+
+
+def test_seed_study_replay_reads_checkpoints_only(tmp_path, capsys):
+    from qdd.seeds import STUDIES, main as seeds_main
+    (tmp_path/"mnist-50ep"/"faithful"/"seed1").mkdir(parents=True)
+    (tmp_path/"mnist-50ep"/"faithful"/"seed1"/"checkpoint.pt").write_text("not a checkpoint")
+    assert seeds_main(["stabilisers", "--root", str(tmp_path), "--replay"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(STUDIES["stabilisers"]["variants"]) * len(STUDIES["stabilisers"]["seeds"])
+    damaged = [line for line in lines if "faithful seed 1" in line]
+    assert len(damaged) == 1 and ": unusable: " in damaged[0]  # says so instead of failing
+    assert sum(line.endswith(": no checkpoint") for line in lines) == len(lines) - 1
+    assert (tmp_path/"mnist-50ep"/"faithful"/"seed1"/"checkpoint.pt").read_text() == "not a checkpoint"  # nothing written
