@@ -413,7 +413,7 @@ def run(self: Distiller, progress: bool = True, stop_after: int|None = None, on_
 # %% ../nbs/06_distill.ipynb #eaeda009
 DIP_POINTS = 20.0  # points: an evaluation this far below the best one before it is a dip (a collapse the data saw)
 DIP_FLOOR = 10.0  # points: where chance is known, half the margin over chance may stand in for DIP_POINTS, never below this
-DIP_RULE = f"fell >= {DIP_POINTS:g} points, or half its margin over chance when less (>= {DIP_FLOOR:g})"  # for table headers
+DIP_RULE = f"fell >= min({DIP_POINTS:g}, max({DIP_FLOOR:g}, half its margin over chance)) points"  # for table headers
 
 def dip_threshold(best: float, # the best accuracy before this evaluation
                   chance: float|None = None, # chance accuracy (100 / classes), when known

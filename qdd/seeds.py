@@ -168,7 +168,7 @@ def study_status(base: dict, variants: dict, seeds, root: str|Path) -> str:
     return "\n".join(f"{i}/{len(runs)} {v} seed {cfg.seed}: {run_state(cfg, Path(root)/v/f'seed{cfg.seed}')}" for i, (v, cfg) in enumerate(runs))
 
 
-# %% ../nbs/11_seeds.ipynb #a5a93172
+# %% ../nbs/11_seeds.ipynb #1ac89312
 def replayed_alpha(cfg: DistillConfig, # one run's configuration
                    folder: str|Path, # its run folder
                    ds: DataSet|None = None # its data (None: load the configuration's data set)
