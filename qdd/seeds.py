@@ -278,11 +278,13 @@ CIFAR_Q = dict(model="qlenet", hermitian="trainable")  # the CIFAR-10 studies na
 MNIST_FOLDER = "mnist-50ep"  # the MNIST studies share one folder: a run they have in common runs once
 STUDIES = {
     # which stabiliser: the quantum LeNet, 50 epochs (collapses came at epochs 20-50 in earlier runs), 3 seeds
+    # (grad-clip-1+alpha-frozen was added later: the CIFAR-10 candidate of the same name, "cifar10-stabilisers" below)
     "stabilisers": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2],
-                        compare=[(v, "faithful") for v in ("alpha-frozen", "alpha-frozen+lr-cap-1", "grad-clip-1")],
-                        choose=[["alpha-frozen", "alpha-frozen+lr-cap-1", "grad-clip-1"]], variants={
+                        compare=[(v, "faithful") for v in ("alpha-frozen", "alpha-frozen+lr-cap-1", "grad-clip-1", "grad-clip-1+alpha-frozen")],
+                        choose=[["alpha-frozen", "alpha-frozen+lr-cap-1", "grad-clip-1", "grad-clip-1+alpha-frozen"]], variants={
         "faithful": {}, "alpha-frozen": dict(inner_frozen="alpha"),
-        "alpha-frozen+lr-cap-1": dict(inner_frozen="alpha", lr_cap=1.0), "grad-clip-1": dict(grad_clip=1.0)}),
+        "alpha-frozen+lr-cap-1": dict(inner_frozen="alpha", lr_cap=1.0), "grad-clip-1": dict(grad_clip=1.0),
+        "grad-clip-1+alpha-frozen": dict(grad_clip=1.0, inner_frozen="alpha")}),
     # does a non-trainable Hermitian stabilise? 5 seeds per mode, the paper's method
     "hermitian": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2, 3, 4], compare=[("fixed", "faithful"), ("pauliz", "faithful")], variants={
         "faithful": {}, "fixed": dict(hermitian="fixed"), "pauliz": dict(hermitian="pauliz")}),
