@@ -248,6 +248,8 @@ def _dynamics_panel(ax, records: list[dict]):
         ax.plot([e for e, *_ in dyn], [lr for _, lr, *_ in dyn], lw=1, color=f"C{k}")
         if any(a is not None for *_, a in dyn): ax.plot([e for e, *_ in dyn], [a for *_, a in dyn], ls="--", lw=1, color=f"C{k}")
     ax.axhspan(0, 1, color="0.92", zorder=0); ax.set_xlabel("epoch")  # shaded: alpha inside [0, 1]
+    if not any(r.get("dynamics") for r in records):
+        ax.text(0.5, 0.6, "not recorded\n(runs from before\nthe dynamics were kept)", ha="center", va="center", fontsize=8, transform=ax.transAxes)
 
 def curves_figure(results: dict, title: str = "", path: str|Path|None = None):
     "Per variant: test accuracy of every seed against epoch (validation dips dotted), and its lr and alpha where recorded."
@@ -256,7 +258,7 @@ def curves_figure(results: dict, title: str = "", path: str|Path|None = None):
     names = [v for v, rs in results.items() if rs]
     if not names: return None  # nothing finished yet
     dynamic = any(r.get("dynamics") for v in names for r in results[v])  # records from before the dynamics were kept have none
-    fig, axes = plt.subplots(1 + dynamic, len(names), figsize=(3.2 * len(names), 2.8 * (1 + dynamic)), sharey="row", squeeze=False)
+    fig, axes = plt.subplots(1 + dynamic, len(names), figsize=(3.2 * len(names), 2.8 * (1 + dynamic)), sharex="col", sharey="row", squeeze=False)
     for j, v in enumerate(names):
         for r in results[v]:
             line, = axes[0][j].plot(*zip(*r["evals"]), lw=1, label=f"seed {r['seed']}")
