@@ -355,6 +355,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                             'qdd.report.table_markdown': ('report.html#table_markdown', 'qdd/report.py'),
                             'qdd.report.write_csv': ('report.html#write_csv', 'qdd/report.py')},
             'qdd.seeds': { 'qdd.seeds._cell': ('seeds.html#_cell', 'qdd/seeds.py'),
+                           'qdd.seeds._common_seeds': ('seeds.html#_common_seeds', 'qdd/seeds.py'),
                            'qdd.seeds._dynamics_panel': ('seeds.html#_dynamics_panel', 'qdd/seeds.py'),
                            'qdd.seeds._value': ('seeds.html#_value', 'qdd/seeds.py'),
                            'qdd.seeds.against_paper': ('seeds.html#against_paper', 'qdd/seeds.py'),

@@ -15,12 +15,12 @@ from .distill import DIP_POINTS, DIP_RULE, FIELD_DEFAULTS, STABILISED, DistillCo
 
 # %% auto #0
 __all__ = ['LATE_EVALS', 'CHANCE', 'NEAR_CHANCE', 'ALPHA', 'MNIST_Q', 'CIFAR_5', 'CIFAR_400', 'CIFAR_Q', 'MNIST_FOLDER',
-           'STUDIES', 'TABLE1_ROWS', 'STABILISED_NAME', 'TABLE1_400_ROWS', 'TABLE1_CIFAR_ROWS', 'TABLE1_CIFAR_400_ROWS',
-           'make_record', 'run_seed', 'val_dips', 'summarise', 'fisher_exact_p', 'compare', 'study_configs',
-           'run_study', 'read_study', 'archive_records', 'restore_records', 'lr_words', 'run_state', 'study_status',
-           'replayed_alpha', 'study_replay', 'fmt_stat', 'study_table', 'seed_table', 'verdict', 'final_val_acc',
-           'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main', 'study_report', 'against_paper',
-           'paper_gaps', 'table1_over_seeds', 'stabilised_check']
+           'STUDIES', 'MIN_SEEDS', 'TABLE1_ROWS', 'STABILISED_NAME', 'TABLE1_400_ROWS', 'TABLE1_CIFAR_ROWS',
+           'TABLE1_CIFAR_400_ROWS', 'make_record', 'run_seed', 'val_dips', 'summarise', 'fisher_exact_p', 'compare',
+           'study_configs', 'run_study', 'read_study', 'archive_records', 'restore_records', 'lr_words', 'run_state',
+           'study_status', 'replayed_alpha', 'study_replay', 'fmt_stat', 'study_table', 'seed_table', 'verdict',
+           'final_val_acc', 'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main', 'study_report',
+           'against_paper', 'paper_gaps', 'table1_over_seeds', 'stabilised_check']
 
 # %% ../nbs/11_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -363,15 +363,22 @@ def main(argv=None) -> int:
     return 0
 
 # %% ../nbs/11_seeds.ipynb #5ef382c0
+MIN_SEEDS = 3  # a verdict or a choice rests on at least this many seeds per variant: no conclusion from fewer
+
+def _common_seeds(results: dict, a: str, b: str) -> int:
+    return len({r["seed"] for r in results.get(a, [])} & {r["seed"] for r in results.get(b, [])})
+
 def study_report(name: str, results: dict, budget: str = "") -> str:
     "Markdown section of study `name`: tables, verdicts (final state and late mean) and validation choices."
     s, out = STUDIES[name], [f"### {name}\n", budget, study_table(results), seed_table(results)]
     for a, b in s.get("compare", []):
-        if len(results.get(a, [])) > 1 and len(results.get(b, [])) > 1:
-            out += [f"- final state: {verdict(results, a, b)}", f"- mean of the last {LATE_EVALS} evaluations: {verdict(results, a, b, 'late_test_acc')}"]
-            if all(r["selected"] for r in results[a] + results[b]): out.append(f"- validation-selected state: {verdict(results, a, b, 'selected')}")
+        if (n := _common_seeds(results, a, b)) < MIN_SEEDS:
+            if n: out.append(f"- {a} against {b}: not tested, {n} common seed(s) finished (a test needs {MIN_SEEDS})")
+            continue
+        out += [f"- final state: {verdict(results, a, b)}", f"- mean of the last {LATE_EVALS} evaluations: {verdict(results, a, b, 'late_test_acc')}"]
+        if all(r["selected"] for r in results[a] + results[b]): out.append(f"- validation-selected state: {verdict(results, a, b, 'selected')}")
     for candidates in s.get("choose", []):
-        if all(results.get(v) for v in candidates):
+        if all(len(results.get(v, [])) >= MIN_SEEDS for v in candidates):
             best, scores = choose_by_validation(results, candidates)
             out.append(f"- chosen by validation among {', '.join(candidates)}: **{best}** (mean final validation accuracy "
                        + ", ".join(f"{v} {x:.2f}%" for v, x in scores.items()) + ")")
@@ -386,7 +393,7 @@ def against_paper(records: list[dict], # one Table I row's finished seeds
     from scipy.stats import ttest_1samp
     values = [_value(r, key) for r in records]
     gap = statistics.fmean(values) - paper
-    if len(values) < 2: return f"{gap:+.2f} points (1 seed: no test)"
+    if len(values) < MIN_SEEDS: return f"{gap:+.2f} points ({len(values)} seed(s): no test, a test needs {MIN_SEEDS})"
     p = float(ttest_1samp(values, paper).pvalue) if statistics.stdev(values) > 0 else float(gap == 0)
     return (f"{gap:+.2f} points (one-sample t-test over {len(values)} seeds, p = {p:.3f}, "
             f"{'significant' if p < ALPHA else 'not significant'} at {ALPHA})")
