@@ -281,13 +281,18 @@ def _real_batch(self: Distiller):
 
 # %% ../nbs/06_distill.ipynb #1fd6aacc
 @patch
+def replay(self: Distiller) -> dict:
+    "The weights the inner loop reaches from w0 with the current images and lrs (differentiable in both)."
+    return unroll(self.model, self._w0(), self.images, self.labels, self.lrs, frozen=self.cfg.frozen_names)
+
+@patch
 def outer_step(self: Distiller) -> float:
     "One outer iteration; returns the outer loss. Raises `DivergenceError` (state untouched) on NaN/inf."
     t0, epoch = time.perf_counter(), self.iteration // self.iters_per_epoch
     for group in self.opt.param_groups: group["lr"] = self.cfg.lr * self.cfg.decay_factor ** (epoch // self.cfg.decay_epochs)
     x, y = self._real_batch()
     before = count_executions(self.model)
-    params = unroll(self.model, self._w0(), self.images, self.labels, self.lrs, frozen=self.cfg.frozen_names)
+    params = self.replay()
     loss = F.cross_entropy(functional_forward(self.model, params, x), y)
     self.opt.zero_grad(set_to_none=True)
     loss.backward()

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from .core import ConfigError, FileFormatError, code_version, load_file, save_json, save_text
 from .data import DataSet, dataset_source, load_dataset
-from .replay import unroll
 from .distill import DIP_POINTS, DIP_RULE, FIELD_DEFAULTS, STABILISED, DistillConfig, accuracy_dips, Distiller, DivergenceError, Interrupted, learned_lrs, load_checkpoint, load_matching, recipe, run_interruptibly
 
 # %% auto #0
@@ -19,8 +18,8 @@ __all__ = ['LATE_EVALS', 'CHANCE', 'NEAR_CHANCE', 'ALPHA', 'MNIST_Q', 'CIFAR_5',
            'TABLE1_CIFAR_400_ROWS', 'make_record', 'run_seed', 'val_dips', 'summarise', 'fisher_exact_p', 'compare',
            'study_configs', 'run_study', 'read_study', 'archive_records', 'restore_records', 'lr_words', 'run_state',
            'study_status', 'replayed_alpha', 'study_replay', 'fmt_stat', 'study_table', 'seed_table', 'verdict',
-           'final_val_acc', 'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main', 'study_report',
-           'against_paper', 'paper_gaps', 'table1_over_seeds', 'stabilised_check']
+           'final_val_acc', 'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main', 'can_choose',
+           'study_report', 'against_paper', 'paper_gaps', 'table1_over_seeds', 'stabilised_check']
 
 # %% ../nbs/11_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -177,7 +176,7 @@ def replayed_alpha(cfg: DistillConfig, # one run's configuration
     if not (Path(folder)/"checkpoint.pt").exists(): return "no checkpoint"
     try: d = Distiller(cfg, ds, folder); d._resume()  # reads only: nothing is written
     except (ConfigError, FileFormatError) as e: return f"unusable: {e}"
-    params = unroll(d.model, d._w0(), d.images, d.labels, d.lrs, frozen=cfg.frozen_names)
+    params = d.replay()
     if "alpha" not in params: return "no residual mix"
     return f"epoch {d.iteration / d.iters_per_epoch:.0f}: alpha after the replay {params['alpha'].item():.3g}"
 
@@ -368,6 +367,10 @@ MIN_SEEDS = 3  # a verdict or a choice rests on at least this many seeds per var
 def _common_seeds(results: dict, a: str, b: str) -> int:
     return len({r["seed"] for r in results.get(a, [])} & {r["seed"] for r in results.get(b, [])})
 
+def can_choose(results: dict, candidates) -> bool:
+    "Whether every candidate has the `MIN_SEEDS` finished seeds a validation choice rests on."
+    return all(len(results.get(v, [])) >= MIN_SEEDS for v in candidates)
+
 def study_report(name: str, results: dict, budget: str = "") -> str:
     "Markdown section of study `name`: tables, verdicts (final state and late mean) and validation choices."
     s, out = STUDIES[name], [f"### {name}\n", budget, study_table(results), seed_table(results)]
@@ -378,7 +381,7 @@ def study_report(name: str, results: dict, budget: str = "") -> str:
         out += [f"- final state: {verdict(results, a, b)}", f"- mean of the last {LATE_EVALS} evaluations: {verdict(results, a, b, 'late_test_acc')}"]
         if all(r["selected"] for r in results[a] + results[b]): out.append(f"- validation-selected state: {verdict(results, a, b, 'selected')}")
     for candidates in s.get("choose", []):
-        if all(len(results.get(v, [])) >= MIN_SEEDS for v in candidates):
+        if can_choose(results, candidates):
             best, scores = choose_by_validation(results, candidates)
             out.append(f"- chosen by validation among {', '.join(candidates)}: **{best}** (mean final validation accuracy "
                        + ", ".join(f"{v} {x:.2f}%" for v, x in scores.items()) + ")")
@@ -437,7 +440,7 @@ def table1_over_seeds(found: dict, # study -> variant -> records, as run_study r
     rows = ["| data set | model | Hermitian | seeds | final state: mean +- sd (each seed) | validation-selected | "
             f"seeds that collapsed (validation dip: {DIP_RULE}; or NaN) | paper |", "|---|---|---|---|---|---|---|---|"]
     extra, tested = [], []
-    if stabilised_row and found.get("stabilisers") and all(found["stabilisers"].get(v) for v in STUDIES["stabilisers"]["choose"][0]):
+    if stabilised_row and can_choose(found.get("stabilisers", {}), STUDIES["stabilisers"]["choose"][0]):
         best, _ = choose_by_validation(found["stabilisers"], STUDIES["stabilisers"]["choose"][0])
         extra = [("MNIST", "qlenet", f"trainable, stabilised: {best} (beyond the paper)", "stabilisers", best, None)]
     for label, model, herm, study, variant, paper in rows_spec + extra:
@@ -451,7 +454,7 @@ def table1_over_seeds(found: dict, # study -> variant -> records, as run_study r
 def stabilised_check(found: dict) -> str:
     "A line saying whether `qdd.distill.STABILISED` is the stabiliser validation chose (empty before the study ran)."
     cands = STUDIES["stabilisers"]["choose"][0]
-    if not found.get("stabilisers") or not all(found["stabilisers"].get(v) for v in cands): return ""
+    if not can_choose(found.get("stabilisers", {}), cands): return ""
     best, _ = choose_by_validation(found["stabilisers"], cands)
     ok = STUDIES["stabilisers"]["variants"][best] == STABILISED
     return (f"\n`--stabilised` (qdd.distill.STABILISED = {STABILISED}) {'is' if ok else 'is NOT'} the variant validation chose "
