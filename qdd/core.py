@@ -14,7 +14,7 @@ import torch
 __all__ = ['MALLOC_SETTINGS', 'RESULT_FILES', 'QddError', 'ConfigError', 'seed_everything', 'make_generator', 'default_device',
            'tune_malloc', 'configure_threads', 'to_device', 'data_root', 'cache_dir', 'atomic_write', 'save_torch',
            'save_json', 'save_text', 'markdown_table', 'save_table', 'FileFormatError', 'load_file', 'RunFolderError',
-           'check_writable', 'claim_run_folder', 'code_version', 'versions']
+           'check_writable', 'remove_temporaries', 'claim_run_folder', 'code_version', 'versions']
 
 # %% ../nbs/00_core.ipynb #2e30c996
 class QddError(Exception):
@@ -188,6 +188,13 @@ def check_writable(out: str|Path, flag: str = "--out") -> Path:
         raise RunFolderError(f"cannot write to {flag} {out} ({e.strerror}): pass a folder you can write to") from None
     return out
 
+# %% ../nbs/00_core.ipynb #8fb2e79b
+def remove_temporaries(folder: Path) -> int:
+    "Delete the temporary files `atomic_write` leaves in `folder` when its process is killed; how many there were."
+    leftovers = list(Path(folder).glob(".*.tmp"))
+    for p in leftovers: p.unlink(missing_ok=True)
+    return len(leftovers)
+
 # %% ../nbs/00_core.ipynb #1d64fd3d
 def _holder(lock_path: Path) -> str:
     try: pid = lock_path.read_text().strip()
@@ -227,6 +234,7 @@ def claim_run_folder(out: str|Path, # the output folder; created if missing
             raise RunFolderError(f"{out} is in use by another qdd process{_holder(lock_path)}: wait for it to finish, "
                                  f"or pass another {flag}") from None
         lock.seek(0); lock.truncate(); lock.write(f"{os.getpid()}\n"); lock.flush()
+        remove_temporaries(out)  # left by a process killed mid-write; none is being written now
         if kind is not None: _take_ownership(out, kind, config, differs, adopt, flag)
         yield out
 

@@ -8,18 +8,21 @@ import argparse, math, statistics, sys, time
 from dataclasses import asdict
 from pathlib import Path
 
-from .core import ConfigError, FileFormatError, code_version, load_file, save_json, save_text
+from .core import ConfigError, FileFormatError, QddError, claim_run_folder, code_version, load_file, save_json, save_text
 from .data import DataSet, dataset_source, load_dataset
 from .distill import DIP_POINTS, DIP_RULE, FIELD_DEFAULTS, STABILISED, DistillConfig, accuracy_dips, Distiller, DivergenceError, Interrupted, learned_lrs, load_checkpoint, load_matching, recipe, run_interruptibly
+from .distill import EXTENSIBLE, config_diff, describe_diff
+from .runner import CLUSTER_EPILOG, Cluster, Job, Stopped, add_cluster_args, cluster_from_args, run_jobs
 
 # %% auto #0
 __all__ = ['LATE_EVALS', 'CHANCE', 'NEAR_CHANCE', 'ALPHA', 'MNIST_Q', 'CIFAR_5', 'CIFAR_400', 'CIFAR_Q', 'MNIST_FOLDER',
            'STUDIES', 'MIN_SEEDS', 'TABLE1_ROWS', 'STABILISED_NAME', 'TABLE1_400_ROWS', 'TABLE1_CIFAR_ROWS',
            'TABLE1_CIFAR_400_ROWS', 'make_record', 'run_seed', 'val_dips', 'summarise', 'fisher_exact_p', 'compare',
-           'study_configs', 'run_study', 'read_study', 'archive_records', 'restore_records', 'lr_words', 'run_state',
-           'study_status', 'replayed_alpha', 'study_replay', 'fmt_stat', 'study_table', 'seed_table', 'verdict',
-           'final_val_acc', 'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main', 'can_choose',
-           'study_report', 'against_paper', 'paper_gaps', 'table1_over_seeds', 'stabilised_check']
+           'study_configs', 'seed_job', 'run_progress', 'study_jobs', 'execute_study', 'run_study', 'read_study',
+           'archive_records', 'restore_records', 'lr_words', 'run_state', 'study_status', 'replayed_alpha',
+           'study_replay', 'fmt_stat', 'study_table', 'seed_table', 'verdict', 'final_val_acc', 'choose_by_validation',
+           'curves_figure', 'resolve_dataset', 'main', 'can_choose', 'study_report', 'against_paper', 'paper_gaps',
+           'table1_over_seeds', 'stabilised_check']
 
 # %% ../nbs/11_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -35,17 +38,27 @@ def make_record(d: Distiller, diverged: str|None = None) -> dict:
                 seconds=d.seconds, threads=d.threads, code_version=code_version())
 
 # %% ../nbs/11_seeds.ipynb #6c6e072e
+def _adopt_checkpoint(cfg: DistillConfig):
+    "`claim_run_folder`'s test for a run folder from before run records: its checkpoint was written with `cfg`."
+    def ours(folder: Path) -> bool:
+        try: return load_checkpoint(Path(folder)/"checkpoint.pt", cfg) is not None
+        except (ConfigError, FileFormatError): return False
+    return ours
+
 def run_seed(cfg: DistillConfig, # one seed's configuration
              folder: str|Path, # its run folder: checkpoint.pt and record.json
              ds: DataSet|None = None, progress: bool = False) -> dict:
-    "Distil `cfg` into `folder` (resuming a checkpoint) and return its record; a finished record is reused."
+    "Distil `cfg` into `folder` (resuming a checkpoint; the folder locked meanwhile) and return its record; a finished record is reused."
     folder = Path(folder)
     if (saved := load_matching(folder/"record.json", cfg)) is not None: return saved
-    d = Distiller(cfg, ds, folder)
-    try: run_interruptibly(d, progress); diverged = None  # Ctrl-C or SIGTERM: a checkpoint, then Interrupted
-    except DivergenceError as e: diverged = str(e)
-    record = make_record(d, diverged)
-    save_json(record, folder/"record.json")
+    differs = lambda saved: describe_diff(config_diff(saved, cfg, EXTENSIBLE))
+    with claim_run_folder(folder, "seed", asdict(cfg), differs=differs, adopt=_adopt_checkpoint(cfg), flag="--root"):
+        if (saved := load_matching(folder/"record.json", cfg)) is not None: return saved  # finished meanwhile by another process
+        d = Distiller(cfg, ds, folder)
+        try: run_interruptibly(d, progress); diverged = None  # Ctrl-C or SIGTERM: a checkpoint, then Interrupted
+        except DivergenceError as e: diverged = str(e)
+        record = make_record(d, diverged)
+        save_json(record, folder/"record.json")
     return record
 
 # %% ../nbs/11_seeds.ipynb #ee230c74
@@ -102,16 +115,48 @@ def study_configs(base: dict, # recipe arguments shared by every run (dataset, p
     base = dict(base); dataset = base.pop("dataset")
     return [(v, recipe(dataset, **{**base, **over, "seed": s})) for s in seeds for v, over in variants.items()]
 
+def seed_job(ds: DataSet|None, # the study's data set (None: load the configuration's, once per worker)
+             cfg: DistillConfig, folder: Path) -> str:
+    "A study's run as a `qdd.runner` job: `run_seed` into `folder`; its result in words."
+    rec = run_seed(cfg, folder, ds if ds is not None else _dataset(cfg.dataset))
+    return (f"final {rec['final_test_acc']:.2f}%, validation dips {len(val_dips(rec))}, loss spikes {len(rec['collapses'])}"
+            + (f"; diverged: {rec['diverged'].split('. ')[0]}" if rec["diverged"] else ""))
+
+_DATASETS = {}  # data set name -> DataSet: a worker that runs several seeds reads the data once
+
+def _dataset(name: str) -> DataSet:
+    if name not in _DATASETS: _DATASETS.clear(); _DATASETS[name] = load_dataset(name)
+    return _DATASETS[name]
+
+def run_progress(cfg: DistillConfig, folder: Path, since: float) -> str|None:
+    "A run's progress line from its folder: its last evaluation, or just running (None: untouched since `since`)."
+    ck, claimed = folder/"checkpoint.pt", folder/"run.json"
+    fresh = lambda p: p.exists() and p.stat().st_mtime >= since
+    if not fresh(claimed) and not fresh(ck): return None
+    try: h = (load_checkpoint(ck, cfg) or {}).get("history", {}) if fresh(ck) else {}
+    except QddError: h = {}  # another configuration: the run itself reports it
+    if not h.get("eval"): return "running"
+    val = f", validation {h['val'][-1][1]:.2f}%" if h.get("val") else ""
+    return f"running, evaluated at epoch {h['eval'][-1][0]} of {cfg.epochs}: test {h['eval'][-1][1]:.2f}%{val}"
+
+def study_jobs(base: dict, variants: dict, seeds, root: str|Path, shard: tuple = (0, 1)) -> list[Job]:
+    "One `seed_job` per variant x seed (every shard[1]-th from shard[0]), each in root/<variant>/seed<k>."
+    runs = study_configs(base, variants, seeds)[shard[0]::shard[1]]
+    return [Job(f"{v} seed {cfg.seed}", Path(root)/v/f"seed{cfg.seed}", seed_job, (cfg, Path(root)/v/f"seed{cfg.seed}")) for v, cfg in runs]
+
+def execute_study(base: dict, variants: dict, seeds, root: str|Path, ds: DataSet|None = None, shard: tuple = (0, 1),
+                  cluster: Cluster|None = None, # None: one run after the other in this process; else Ray tasks
+                  log=None) -> dict[str, tuple[str, str]]:
+    "Run every run of the study not yet finished; run name -> (finished|failed, words)."
+    jobs, since = study_jobs(base, variants, seeds, root, shard), time.time()
+    if cluster is None and ds is None and jobs: ds = load_dataset(jobs[0].args[0].dataset)
+    return run_jobs(jobs, cluster, shared=ds, describe=lambda j: run_progress(j.args[0], j.folder, since), log=log)
+
 def run_study(base: dict, variants: dict, seeds, root: str|Path, ds: DataSet|None = None,
               shard: tuple = (0, 1), # (k, n): run only every n-th run, starting at k
-              log=print) -> dict[str, list[dict]]:
+              log=None, cluster: Cluster|None = None) -> dict[str, list[dict]]:
     "Run (or read) every variant x seed into `root`; returns variant -> records of the runs that exist."
-    runs = study_configs(base, variants, seeds)
-    ds = ds if ds is not None else load_dataset(runs[0][1].dataset)
-    for i, (v, cfg) in enumerate(runs):
-        if i % shard[1] != shard[0]: continue
-        rec = run_seed(cfg, Path(root)/v/f"seed{cfg.seed}", ds)
-        log(f"{v} seed {cfg.seed}: final {rec['final_test_acc']:.2f}%, validation dips {len(val_dips(rec))}, loss spikes {len(rec['collapses'])}")
+    execute_study(base, variants, seeds, root, ds, shard, cluster, log)
     return read_study(root, variants)
 
 def read_study(root: str|Path, variants) -> dict[str, list[dict]]:
@@ -343,12 +388,13 @@ def resolve_dataset(base: dict) -> dict:
     return {**base, "dataset": dataset_source("cifar10")[0]}
 
 def main(argv=None) -> int:
-    "Run one shard of a named study, or list where its runs stand: python -m qdd.seeds NAME [--root DIR] [--shard K/N] [--status | --replay]."
-    p = argparse.ArgumentParser(prog="python -m qdd.seeds", description="Run a seed study of qdd.seeds.STUDIES.")
-    p.add_argument("study", choices=list(STUDIES)); p.add_argument("--root", default="runs/seeds")
-    p.add_argument("--shard", default="0/1", help="K/N: every N-th run starting at K (default 0/1: all)")
+    "Run a named study on Ray, or list where its runs stand: python -m qdd.seeds NAME [--root DIR] [--status | --replay]."
+    p = argparse.ArgumentParser(prog="python -m qdd.seeds", description="Run a seed study of qdd.seeds.STUDIES.", epilog=CLUSTER_EPILOG)
+    p.add_argument("study", choices=list(STUDIES)); p.add_argument("--root", default="runs/seeds", help="where run folders go (shared by every node)")
+    p.add_argument("--shard", default="0/1", help="K/N: only every N-th run starting at K (default 0/1: all)")
     p.add_argument("--status", action="store_true", help="list every run's state (finished, running, not started) and run nothing")
     p.add_argument("--replay", action="store_true", help="list every run's alpha after replaying its checkpoint, and run nothing")
+    add_cluster_args(p)
     a = p.parse_args(argv)
     try: k, n = (int(x) for x in a.shard.split("/")); assert 0 <= k < n
     except (ValueError, AssertionError): p.error(f"--shard takes K/N with 0 <= K < N, got {a.shard!r}")
@@ -356,10 +402,13 @@ def main(argv=None) -> int:
     study = (resolve_dataset(s["base"]), s["variants"], s["seeds"], Path(a.root)/s["folder"])  # base, variants, seeds, root
     if a.status: print(study_status(*study)); return 0
     if a.replay: print(study_replay(*study)); return 0
-    try: res = run_study(*study, shard=(k, n))
-    except Interrupted as e: print(f"qdd.seeds {a.study}: {e}", file=sys.stderr); return 130
-    print(study_table(res))
-    return 0
+    try: outcomes = execute_study(*study, shard=(k, n), cluster=cluster_from_args(a))
+    except (Interrupted, Stopped) as e: print(f"qdd.seeds {a.study}: {e}", file=sys.stderr); return 130
+    except QddError as e: print(f"python -m qdd.seeds: error: {e}", file=sys.stderr); return 2
+    print(study_table(read_study(study[3], study[1])))
+    failed = [f"{name}: {why}" for name, (state, why) in outcomes.items() if state == "failed"]
+    if failed: print("failed runs:\n" + "\n".join(failed), file=sys.stderr)
+    return 1 if failed else 0
 
 # %% ../nbs/11_seeds.ipynb #5ef382c0
 MIN_SEEDS = 3  # a verdict or a choice rests on at least this many seeds per variant: no conclusion from fewer
