@@ -4,18 +4,19 @@
 
 # %% ../nbs/13_paper.ipynb #1a2f6290
 from __future__ import annotations
-import argparse, json, os, shlex, subprocess, sys, time
-from concurrent.futures import ThreadPoolExecutor
+import argparse, contextlib, json, os, shlex, subprocess, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .core import ConfigError, QddError, load_file
 from .data import dataset_source, toy_dataset
+from .runner import CLUSTER_EPILOG, Cluster, Job, Stopped, add_cluster_args, cluster_from_args, ray_session, run_jobs
 
 # %% auto #0
-__all__ = ['PAPER_ACC', 'PAPER_NOTE', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'TRAIN_SIZES', 'Run', 'parse_epochs',
-           'distill_runs', 'beyond_runs', 'profile_phases', 'profile_runs', 'papermill_command', 'execute', 'reproduce',
-           'thread_env', 'default_jobs', 'step_seconds', 'estimate_seconds', 'list_runs', 'main']
+__all__ = ['PAPER_ACC', 'PAPER_NOTE', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'DIE_WITH_PARENT', 'TRAIN_SIZES', 'Run',
+           'parse_epochs', 'distill_runs', 'beyond_runs', 'profile_phases', 'profile_runs', 'papermill_command',
+           'execute', 'reproduce', 'check_device', 'thread_env', 'default_jobs', 'paper_job', 'step_seconds',
+           'estimate_seconds', 'list_runs', 'main']
 
 # %% ../nbs/13_paper.ipynb #65735f71
 PAPER_ACC = {  # (dataset key, model, hermitian) -> accuracy in percent reported by the paper
@@ -62,9 +63,11 @@ ROW_NAMES = [_row_name(k, m, h) for k, rows in MODEL_ROWS.items() for m, h in ro
 def parse_epochs(spec: str|int|None) -> dict:
     "Epoch caps from `40` (all runs) or `mnist=40,cifar10=15,cifar10-alexcifarnet=2` (data set keys or run names)."
     if spec in (None, ""): return {}
-    if isinstance(spec, int) or str(spec).isdigit(): return {k: int(spec) for k in MODEL_ROWS}
-    try: caps = {k.strip(): int(v) for k, v in (part.split("=") for part in str(spec).split(","))}
+    try: caps = {k: int(spec) for k in MODEL_ROWS} if isinstance(spec, int) or str(spec).strip().lstrip("-").isdigit() else \
+                {k.strip(): int(v) for k, v in (part.split("=") for part in str(spec).split(","))}
     except ValueError: raise ConfigError(f"--epochs takes N or NAME=N,NAME=N (data set keys or run names), got {spec!r}") from None
+    if small := {k: v for k, v in caps.items() if v < 1}:
+        raise ConfigError(f"--epochs must be >= 1 for every run, got {', '.join(f'{k}={v}' for k, v in small.items())}")
     if bad := set(caps) - set(MODEL_ROWS) - set(ROW_NAMES):
         raise ConfigError(f"--epochs: unknown {', '.join(sorted(bad))}; use {', '.join(MODEL_ROWS)} or a run name ({', '.join(ROW_NAMES)})")
     return caps
@@ -132,17 +135,22 @@ def papermill_command(run: Run, runs_dir: Path, results_dir: Path, nbs_dir: Path
     for k, v in params.items(): cmd += ["-y", json.dumps({k: v})]
     return cmd
 
+# the child asks Linux for SIGKILL when its parent dies, then becomes the command that follows (papermill): a killed runner leaves no notebook running
+# (the notebook's kernel exits by itself when papermill is gone); elsewhere prctl is missing and it just becomes papermill
+DIE_WITH_PARENT = [sys.executable, "-c", "import ctypes, os, sys\ntry: ctypes.CDLL(None).prctl(1, 9)\nexcept (AttributeError, OSError): pass\n"
+                   "os.execv(sys.argv[1], sys.argv[1:])"]
+
 def execute(run: Run, runs_dir: Path, results_dir: Path, nbs_dir: Path, timeout: int = 36000, env: dict|None = None) -> tuple[str, float, int]:
     "Run one notebook; return (name, seconds, exit status). Output goes to its folder's log.txt."
     folder = run.folder(runs_dir); folder.mkdir(parents=True, exist_ok=True)
     cmd, t0 = papermill_command(run, runs_dir, results_dir, nbs_dir, timeout), time.perf_counter()
     (folder/"command.txt").write_text(shlex.join(cmd) + "\n")
     with open(folder/"log.txt", "w") as log:
-        code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=nbs_dir, env={**os.environ, **(env or {})}).returncode
+        code = subprocess.run(DIE_WITH_PARENT + cmd, stdout=log, stderr=subprocess.STDOUT, cwd=nbs_dir, env={**os.environ, **(env or {})}).returncode
     return run.name, time.perf_counter() - t0, code
 
 # %% ../nbs/13_paper.ipynb #ed7de992
-def reproduce(profile: str = "paper", runs_dir=None, results_dir=None, nbs_dir=None, jobs: int = 1, only=None,
+def reproduce(profile: str = "paper", runs_dir=None, results_dir=None, nbs_dir=None, cluster: Cluster|None = None, only=None,
               force: bool = False, epochs: str|int|None = None, threads: int|None = None, log=print,
               device: str|None = None) -> list[str]:
     "Execute the runs of `profile` phase by phase; return the names of those that failed."
@@ -152,21 +160,31 @@ def reproduce(profile: str = "paper", runs_dir=None, results_dir=None, nbs_dir=N
     if not nbs_dir.is_dir():
         raise ConfigError(f"{nbs_dir} is missing: the paper's notebooks come with a checkout, not with the installed package; "
                           "clone the repository and run ./reproduce.sh paper there")
+    check_device(device)
     phases, failed = profile_phases(profile, epochs), []
     if only:
         picked = {r.name for r in _select([r for p in phases for r in p], only)}
         phases = [[r for r in p if r.name in picked] for p in phases]
-    for phase in phases:
-        todo = [r for r in phase if force or r.name == "report" or not r.done(runs_dir)]
-        for r in phase:
-            if r not in todo: log(f"skip {r.name}: complete ({r.folder(runs_dir)/'metrics.json'})")
-        failed += _run_all(todo, runs_dir=runs_dir, results_dir=results_dir, nbs_dir=nbs_dir, jobs=jobs, threads=threads, log=log,
-                           device=device)
+    with ray_session(cluster) if cluster else contextlib.nullcontext():  # one Ray for every phase
+        for phase in phases:
+            todo = [r for r in phase if force or r.name == "report" or not r.done(runs_dir)]
+            for r in phase:
+                if r not in todo: log(f"skip {r.name}: complete ({r.folder(runs_dir)/'metrics.json'})")
+            failed += _run_all(todo, runs_dir=runs_dir, results_dir=results_dir, nbs_dir=nbs_dir, cluster=cluster, threads=threads,
+                               log=log, device=device)
     return failed
+
+def check_device(device: str|None):
+    "ConfigError before any run when `device` is cuda and this machine has no GPU."
+    import torch
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda, but torch sees no GPU here: pass --device cpu or auto, or run on a machine with a GPU")
 
 def _select(runs, only):
     "The runs named in `only`: an exact name picks that run, anything else every run whose name starts with it."
     names = [r.name for r in runs]
+    if blank := [o for o in only if not o.strip()]:
+        raise ConfigError(f"--only got an empty name ({blank!r}), which would pick every run: pass run names ({', '.join(names)})")
     matches = lambda o, n: o == n if o in names else n.startswith(o)
     picked = [r for r in runs if any(matches(o, r.name) for o in only)]
     if not picked: raise ConfigError(f"no run matches {only}: runs are {', '.join(names)}")
@@ -187,13 +205,20 @@ def default_jobs(device: str|None = None) -> int:
     on_gpu = device == "cuda" or (device in (None, "auto") and default_device().type == "cuda")
     return 1 if on_gpu else max(1, os.cpu_count() or 1)
 
-def _run_all(todo, runs_dir, results_dir, nbs_dir, jobs, threads, log, device=None) -> list[str]:
-    failed, env = [], thread_env(jobs, threads, device)
-    with ThreadPoolExecutor(max(1, jobs)) as pool:
-        for name, secs, code in pool.map(lambda r: execute(r, runs_dir, results_dir, nbs_dir, env=env), todo):
-            log(f"{'done' if code == 0 else 'FAILED'} {name} in {secs:.0f} s (log: {Path(runs_dir)/name/'log.txt'})")
-            if code: failed.append(name)
-    return failed
+def paper_job(env: dict, # the environment of every run (`thread_env`)
+              run: Run, runs_dir: Path, results_dir: Path, nbs_dir: Path) -> str:
+    "A paper run as a `qdd.runner` job: its notebook through papermill; how it went (a `QddError` if it failed)."
+    name, secs, code = execute(run, runs_dir, results_dir, nbs_dir, env=env)
+    log = Path(runs_dir)/name/"log.txt"
+    if code: raise QddError(f"its notebook failed (exit status {code}) after {secs:.0f} s: see {log}")
+    return f"done in {secs:.0f} s (log: {log})"
+
+def _run_all(todo, runs_dir, results_dir, nbs_dir, cluster, threads, log, device=None) -> list[str]:
+    "Run `todo`; the names of those that failed."
+    jobs, since = [Job(r.name, r.folder(runs_dir), paper_job, (r, runs_dir, results_dir, nbs_dir)) for r in todo], time.time()
+    started = lambda j: "running" if (j.folder/"command.txt").exists() and (j.folder/"command.txt").stat().st_mtime >= since else None
+    out = run_jobs(jobs, cluster, shared=thread_env(1, threads, device), describe=started, log=log)
+    return [name for name, (state, _) in out.items() if state == "failed"]
 
 # %% ../nbs/13_paper.ipynb #63619e89
 TRAIN_SIZES = {"mnist": 60_000, "cifar10": 50_000}  # real training images of each data set
@@ -239,10 +264,8 @@ def list_runs(profile: str, epochs=None, device: str|None = None, log=print) -> 
 # %% ../nbs/13_paper.ipynb #bee99c49
 def main(argv=None) -> int:
     "Command line of the paper runner."
-    p = argparse.ArgumentParser(prog="python -m qdd.paper", description="Regenerate the paper's tables and figures.")
+    p = argparse.ArgumentParser(prog="python -m qdd.paper", description="Regenerate the paper's tables and figures.", epilog=CLUSTER_EPILOG)
     p.add_argument("--profile", default="paper", choices=list(PROFILES))
-    p.add_argument("--jobs", type=int, help="runs executed in parallel (default: one per core on the CPU, 1 on a GPU)")
-    p.add_argument("--threads", type=int, help="threads per run (default 1)")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto", help="where runs compute (default: cuda if available)")
     p.add_argument("--only", nargs="+", help="run only these runs (a name, or a prefix of names), plus nothing else")
     p.add_argument("--force", action="store_true", help="redo runs that are complete")
@@ -250,11 +273,15 @@ def main(argv=None) -> int:
     p.add_argument("--list", action="store_true", help="list the runs of the profile and exit")
     p.add_argument("--runs-dir", help="where run folders go (default runs/PROFILE)")
     p.add_argument("--results-dir", help="where tables and figures go (default results/ for paper, runs/PROFILE/results otherwise)")
+    add_cluster_args(p, workers=("--jobs", "--workers"), cpus=("--threads", "--cpus-per-run"))
     a = p.parse_args(argv)
     try:
         if a.list: return list_runs(a.profile, a.epochs, a.device)
-        failed = reproduce(a.profile, a.runs_dir, a.results_dir, jobs=a.jobs or default_jobs(a.device), only=a.only,
-                           force=a.force, epochs=a.epochs, threads=a.threads, device=a.device)
+        if a.workers is not None and a.workers < 1: raise ConfigError(f"--jobs must be >= 1, got {a.workers}")
+        failed = reproduce(a.profile, a.runs_dir, a.results_dir, cluster=cluster_from_args(a, a.device), only=a.only,
+                           force=a.force, epochs=a.epochs, threads=a.cpus_per_run, device=a.device)
+    except Stopped as e: print(f"python -m qdd.paper: {e}", file=sys.stderr); return 130
+    except KeyboardInterrupt: print("python -m qdd.paper: stopped by Ctrl-C; rerun the same command to continue", file=sys.stderr); return 130
     except QddError as e:  # a bad flag or run name: one line that says what to do, not a traceback
         print(f"python -m qdd.paper: error: {e}", file=sys.stderr); return 2
     if failed: print(f"failed runs: {', '.join(failed)}", file=sys.stderr)
