@@ -10,7 +10,10 @@ from pathlib import Path
 
 from .core import ConfigError, FileFormatError, code_version, load_file, save_json, save_text
 from .data import DataSet, dataset_source, load_dataset
-from .distill import DIP_POINTS, DIP_RULE, FIELD_DEFAULTS, STABILISED, DistillConfig, accuracy_dips, Distiller, DivergenceError, Interrupted, learned_lrs, load_checkpoint, load_matching, recipe, run_interruptibly
+from .config import FIELD_DEFAULTS, STABILISED, DistillConfig, load_matching, recipe
+from .watch import DIP_POINTS, DIP_RULE, accuracy_dips
+from .methods.wang import learned_lrs
+from .distill import Distiller, DivergenceError, Interrupted, load_checkpoint, run_interruptibly
 
 # %% auto #0
 __all__ = ['LATE_EVALS', 'CHANCE', 'NEAR_CHANCE', 'ALPHA', 'MNIST_Q', 'CIFAR_5', 'CIFAR_400', 'CIFAR_Q', 'MNIST_FOLDER',
@@ -289,7 +292,7 @@ STUDIES = {
     # does a non-trainable Hermitian stabilise? 5 seeds per mode, the paper's method
     "hermitian": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2, 3, 4], compare=[("fixed", "faithful"), ("pauliz", "faithful")], variants={
         "faithful": {}, "fixed": dict(hermitian="fixed"), "pauliz": dict(hermitian="pauliz")}),
-    # the same question with the chosen stabiliser (qdd.distill.STABILISED) on every mode
+    # the same question with the chosen stabiliser (qdd.config.STABILISED) on every mode
     "hermitian-stabilised": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2, 3, 4],
                                  compare=[("fixed+grad-clip-1", "grad-clip-1"), ("pauliz+grad-clip-1", "grad-clip-1")], variants={
         "grad-clip-1": dict(grad_clip=1.0), "fixed+grad-clip-1": dict(hermitian="fixed", grad_clip=1.0),
@@ -311,7 +314,7 @@ STUDIES = {
                        compare=[("lenet-0.02", "lenet-0.001"), ("qlenet-0.02", "qlenet-0.001")],
                        variants={f"{m}-{lr}": dict(model=m, hermitian="trainable" if m == "qlenet" else None, distill_lr=lr)
                                  for m in ("lenet", "qlenet") for lr in (0.02, 0.001)}),
-    # the stabiliser MNIST chose (qdd.distill.STABILISED) on CIFAR-10's quantum LeNet at the same short budget
+    # the stabiliser MNIST chose (qdd.config.STABILISED) on CIFAR-10's quantum LeNet at the same short budget
     "cifar10-stabilised": dict(folder="cifar10-5ep", base=CIFAR_5, seeds=[0, 1, 2], compare=[("qlenet-0.02+stabilised", "qlenet-0.02")],
                                variants={"qlenet-0.02": {**CIFAR_Q, "distill_lr": 0.02}, "qlenet-0.02+stabilised": {**CIFAR_Q, "distill_lr": 0.02, **STABILISED}}),
     # Table I's MNIST quantum LeNet at the paper's 400 epochs: faithful and stabilised (evaluated every 10 epochs)
@@ -452,12 +455,12 @@ def table1_over_seeds(found: dict, # study -> variant -> records, as run_study r
     return "\n".join(rows) + "\n" + paper_gaps(tested) + (stabilised_check(found) if stabilised_row else "")
 
 def stabilised_check(found: dict) -> str:
-    "A line saying whether `qdd.distill.STABILISED` is the stabiliser validation chose (empty before the study ran)."
+    "A line saying whether `qdd.config.STABILISED` is the stabiliser validation chose (empty before the study ran)."
     cands = STUDIES["stabilisers"]["choose"][0]
     if not can_choose(found.get("stabilisers", {}), cands): return ""
     best, _ = choose_by_validation(found["stabilisers"], cands)
     ok = STUDIES["stabilisers"]["variants"][best] == STABILISED
-    return (f"\n`--stabilised` (qdd.distill.STABILISED = {STABILISED}) {'is' if ok else 'is NOT'} the variant validation chose "
+    return (f"\n`--stabilised` (qdd.config.STABILISED = {STABILISED}) {'is' if ok else 'is NOT'} the variant validation chose "
             f"({best}){'' if ok else ': update STABILISED'}.\n")
 
 # %% ../nbs/11_seeds.ipynb #4ae3ceef
