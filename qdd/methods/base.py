@@ -46,7 +46,7 @@ class Method:
         return dict(images=images.detach().cpu().clone(), labels=self.labels.cpu().clone(), lrs=torch.zeros(len(images)))
     def training(self) -> dict:
         "How a model is trained on the set: the field's SGD protocol from a fresh init."
-        return dict(kind="sgd", **SGD_PROTOCOL, **({"epochs": self.cfg.train_epochs} if self.cfg.train_epochs else {}))
+        return dict(kind="sgd", **{**SGD_PROTOCOL, **({"epochs": self.cfg.train_epochs} if self.cfg.train_epochs else {})})
     def state(self) -> dict: return {}
     def load_state(self, state: dict): pass
     def dynamics(self) -> tuple: return (None, None, None)
