@@ -409,6 +409,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                             'qdd.runner.Progress.note': ('runner.html#progress.note', 'qdd/runner.py'),
                             'qdd.runner.Stopped': ('runner.html#stopped', 'qdd/runner.py'),
                             'qdd.runner._asked_to_stop': ('runner.html#_asked_to_stop', 'qdd/runner.py'),
+                            'qdd.runner._connect': ('runner.html#_connect', 'qdd/runner.py'),
                             'qdd.runner._export_pythonpath': ('runner.html#_export_pythonpath', 'qdd/runner.py'),
                             'qdd.runner._run_here': ('runner.html#_run_here', 'qdd/runner.py'),
                             'qdd.runner._run_on_ray': ('runner.html#_run_on_ray', 'qdd/runner.py'),
