@@ -413,6 +413,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                             'qdd.runner._export_pythonpath': ('runner.html#_export_pythonpath', 'qdd/runner.py'),
                             'qdd.runner._run_here': ('runner.html#_run_here', 'qdd/runner.py'),
                             'qdd.runner._run_on_ray': ('runner.html#_run_on_ray', 'qdd/runner.py'),
+                            'qdd.runner._start_local': ('runner.html#_start_local', 'qdd/runner.py'),
                             'qdd.runner._stop': ('runner.html#_stop', 'qdd/runner.py'),
                             'qdd.runner._wait': ('runner.html#_wait', 'qdd/runner.py'),
                             'qdd.runner.add_cluster_args': ('runner.html#add_cluster_args', 'qdd/runner.py'),
