@@ -16,8 +16,8 @@ from .pqc import PQC, xavier_normal_
 
 # %% auto #0
 __all__ = ['PQC_OPTIONS', 'MODELS', 'lenet_flat_size', 'lenet_features', 'lenet_padding', 'weights_of', 'linear', 'conv',
-           'lenet_trunk', 'LeNet', 'QuantumLeNet', 'AlexCifarNet', 'init_weights', 'make_model', 'param_counts',
-           'trainable_params', 'functional_forward', 'count_executions', 'reset_executions']
+           'lenet_trunk', 'LeNet', 'QuantumLeNet', 'AlexCifarNet', 'init_weights', 'init_model', 'make_model',
+           'param_counts', 'trainable_params', 'functional_forward', 'count_executions', 'reset_executions']
 
 # %% ../nbs/03_models.ipynb #4b94f0a9
 def _check_geometry(in_channels, img_size, n_classes, min_size):
@@ -161,6 +161,17 @@ def init_weights(model: nn.Module, seed: int) -> nn.Module:
             if m.bias is not None: m.bias.zero_()
         elif isinstance(m, PQC): m.reset_parameters(generator)
         elif isinstance(m, QuantumLeNet): m.alpha.fill_(0.5)
+    return model
+
+@torch.no_grad()
+def init_model(model: nn.Module, seed: int) -> nn.Module:
+    "Initialise any module from `seed`: `init_weights` for qdd's layers, uniform [0, 2 pi) for other parameters."
+    init_weights(model, seed)
+    owned = (nn.Conv2d, nn.Linear, PQC, QuantumLeNet)
+    known = {id(p) for m in model.modules() if isinstance(m, owned) for p in m.parameters(recurse=isinstance(m, PQC))}
+    generator = torch.Generator().manual_seed(int(seed) + 1)  # circuit weights of a user's layer (PennyLane's default range)
+    for p in model.parameters():
+        if id(p) not in known: p.copy_(torch.rand(p.shape, generator=generator) * 2 * torch.pi)
     return model
 
 # %% ../nbs/03_models.ipynb #4a7a7b64

@@ -10,7 +10,8 @@ from pathlib import Path
 from .core import atomic_write, load_file, markdown_table, save_json, save_text
 from .paper import PAPER_ACC, PAPER_NOTE
 from .pqc import HERMITIAN_MODES
-from .distill import FIELD_DEFAULTS, accuracy_dips
+from .config import FIELD_DEFAULTS
+from .watch import accuracy_dips
 from .seeds import fisher_exact_p
 
 # %% auto #0
