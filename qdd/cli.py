@@ -8,7 +8,8 @@ import argparse, dataclasses, math, shlex, sys, time
 from dataclasses import asdict, fields
 from pathlib import Path
 
-from .core import QddError, ConfigError, FileFormatError, claim_run_folder, code_version, configure_threads, load_file, save_json, versions
+from .provenance import provenance
+from .core import PORTABLE, QddError, ConfigError, FileFormatError, claim_run_folder, code_version, configure_threads, load_file, save_json, versions
 from .data import DATASETS, canonical_name, load_dataset
 from .pqc import HERMITIAN_MODES
 from .distilled import load_distilled, save_distilled
@@ -62,6 +63,7 @@ class _Version(argparse.Action):
 def _common_flags(p: argparse.ArgumentParser):
     p.add_argument("--threads", type=COUNT, help="CPU threads for this run (default: $QDD_THREADS, else 1; recorded in metrics.json)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--portable", action="store_true", help="the portable mode: the same bits on any x86 CPU, slower (one thread, baseline kernels; see qdd.provenance)")
 
 def _distill_flags(p: argparse.ArgumentParser, baseline: bool = False):
     "Flags of `DistillConfig`'s fields; `baseline` states the full-training defaults where they differ."
@@ -194,7 +196,7 @@ def _claim(args, command: str, now: dict, kind=None, extensible=()):
 def _write_metrics(out: Path, metrics: dict, argv, cfg: DistillConfig|None, threads: dict, warnings=()) -> dict:
     metrics = {**metrics, "warnings": list(warnings)}
     save_json({**metrics, "config": asdict(cfg) if cfg else metrics.get("config"), "command": command_line(argv),
-               "versions": versions(), "threads": threads}, out)
+               "versions": versions(), "threads": threads, "provenance": provenance()}, out)
     return metrics
 
 def cmd_distill(args, argv) -> dict:
@@ -265,7 +267,9 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try: args = parser().parse_args(argv)
     except SystemExit as e: return e.code  # argparse printed the usage and what is wrong (or --help / --version)
-    try: metrics = COMMANDS[args.command](args, argv)
+    try:
+        if args.portable and not PORTABLE: raise ConfigError("--portable takes effect when the command starts: run it as `qdd ... --portable`")
+        metrics = COMMANDS[args.command](args, argv)
     except Interrupted as e: print(f"qdd {args.command}: {e}", file=sys.stderr); return 130
     except KeyboardInterrupt:
         print(f"qdd {args.command}: interrupted; files already written are complete (writes are atomic): rerun the same "

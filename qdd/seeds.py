@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .core import ConfigError, FileFormatError, code_version, load_file, save_json, save_text
+from .provenance import how_computed, one_code_version, provenance, record_version, run_command
 from .data import DataSet, dataset_source, load_dataset
 from .config import FIELD_DEFAULTS, STABILISED, DistillConfig, load_matching, recipe
 from .watch import DIP_POINTS, DIP_RULE, accuracy_dips
@@ -36,7 +37,8 @@ def make_record(d: Distiller, diverged: str|None = None) -> dict:
     return dict(config=asdict(d.cfg), seed=d.cfg.seed, final_test_acc=final, late_test_acc=statistics.fmean(late),
                 selected=d.selected_summary(), evals=evals, vals=h.get("val", []), collapses=h.get("collapses", []), dynamics=h.get("dynamics", []),
                 diverged=diverged, iterations=d.iteration, epochs_done=d.iteration / d.iters_per_epoch,
-                seconds=d.seconds, threads=d.threads, code_version=code_version(), circuit_executions=d.executions)
+                seconds=d.seconds, threads=d.threads, code_version=code_version(), circuit_executions=d.executions,
+                provenance=provenance())
 
 # %% ../nbs/11_seeds.ipynb #6c6e072e
 def run_seed(cfg: DistillConfig, # one seed's configuration
@@ -108,7 +110,7 @@ def study_configs(base: dict, # recipe arguments shared by every run (dataset, p
 
 def run_study(base: dict, variants: dict, seeds, root: str|Path, ds: DataSet|None = None,
               shard: tuple = (0, 1), # (k, n): run only every n-th run, starting at k
-              log=print) -> dict[str, list[dict]]:
+              log=print, mixed_ok: bool = False) -> dict[str, list[dict]]: # mixed_ok: see `read_study`
     "Run (or read) every variant x seed into `root`; returns variant -> records of the runs that exist."
     runs = study_configs(base, variants, seeds)
     ds = ds if ds is not None else load_dataset(runs[0][1].dataset)
@@ -116,14 +118,17 @@ def run_study(base: dict, variants: dict, seeds, root: str|Path, ds: DataSet|Non
         if i % shard[1] != shard[0]: continue
         rec = run_seed(cfg, Path(root)/v/f"seed{cfg.seed}", ds)
         log(f"{v} seed {cfg.seed}: final {rec['final_test_acc']:.2f}%, validation dips {len(val_dips(rec))}, loss spikes {len(rec['collapses'])}")
-    return read_study(root, variants)
+    return read_study(root, variants, mixed_ok)
 
-def read_study(root: str|Path, variants) -> dict[str, list[dict]]:
-    "variant -> records found under `root` (finished runs only), by seed."
+def read_study(root: str|Path, variants,
+               mixed_ok: bool = False # True: records of several code versions may share the tables (each row names its own)
+              ) -> dict[str, list[dict]]:
+    "variant -> records found under `root` (finished runs only), by seed; refuses records of mixed code versions unless `mixed_ok`."
     out = {}
     for v in variants:
         paths = sorted((Path(root)/v).glob("seed*/record.json"), key=lambda p: int(p.parent.name[4:]))
         out[v] = [load_file(p, "seed record", f"delete {p} to rerun that seed") for p in paths]
+    one_code_version([r for rs in out.values() for r in rs], mixed_ok)
     return out
 
 # %% ../nbs/11_seeds.ipynb #ef162e93
@@ -209,14 +214,14 @@ def study_table(results: dict[str, list[dict]]) -> str:
 
 def seed_table(results: dict[str, list[dict]]) -> str:
     "Markdown table of every run: variant, seed, final, late mean, selected (epoch), dips, loss spikes, epochs run."
-    rows = ["| variant | seed | final | late mean | validation-selected (epoch) | validation dips (first epoch) | outer-loss spikes (first epoch) | epochs |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = ["| variant | seed | final | late mean | validation-selected (epoch) | validation dips (first epoch) | outer-loss spikes (first epoch) | epochs | code | computed on |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for v, recs in results.items():
         for r in recs:
             sel = f"{r['selected']['test_acc']:.2f} ({r['selected']['epoch']})" if r["selected"] else "-"
             col = f"{len(r['collapses'])} ({r['collapses'][0]['epoch']})" if r["collapses"] else "0"
             dips = f"{len(d)} ({d[0]['epoch']})" if (d := val_dips(r)) else "0"
-            rows.append(f"| {v} | {r['seed']} | {r['final_test_acc']:.2f} | {r['late_test_acc']:.2f} | {sel} | {dips} | {col} | {r['epochs_done']:.0f} |")
+            rows.append(f"| {v} | {r['seed']} | {r['final_test_acc']:.2f} | {r['late_test_acc']:.2f} | {sel} | {dips} | {col} | {r['epochs_done']:.0f} | {record_version(r)} | {how_computed(r)} |")
     return "\n".join(rows) + "\n"
 
 
@@ -363,6 +368,8 @@ def main(argv=None) -> int:
     p.add_argument("--shard", default="0/1", help="K/N: every N-th run starting at K (default 0/1: all)")
     p.add_argument("--status", action="store_true", help="list every run's state (finished, running, not started) and run nothing")
     p.add_argument("--replay", action="store_true", help="list every run's alpha after replaying its checkpoint, and run nothing")
+    p.add_argument("--mixed-versions", action="store_true", help="put records of several code versions in one table (each row names its own)")
+    p.add_argument("--portable", action="store_true", help="the portable mode: the same bits on any x86 CPU, slower (one thread, baseline kernels; see qdd.provenance)")
     a = p.parse_args(argv)
     try: k, n = (int(x) for x in a.shard.split("/")); assert 0 <= k < n
     except (ValueError, AssertionError): p.error(f"--shard takes K/N with 0 <= K < N, got {a.shard!r}")
@@ -370,7 +377,7 @@ def main(argv=None) -> int:
     study = (resolve_dataset(s["base"]), s["variants"], s["seeds"], Path(a.root)/s["folder"])  # base, variants, seeds, root
     if a.status: print(study_status(*study)); return 0
     if a.replay: print(study_replay(*study)); return 0
-    try: res = run_study(*study, shard=(k, n))
+    try: res = run_study(*study, shard=(k, n), mixed_ok=a.mixed_versions)
     except Interrupted as e: print(f"qdd.seeds {a.study}: {e}", file=sys.stderr); return 130
     print(study_table(res))
     return 0
@@ -476,4 +483,4 @@ def stabilised_check(found: dict) -> str:
 
 # %% ../nbs/11_seeds.ipynb #4ae3ceef
 #| eval: false
-if __name__ == "__main__": sys.exit(main())
+if __name__ == "__main__": sys.exit(run_command("qdd.seeds"))  # one-line errors, --portable
