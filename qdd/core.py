@@ -267,8 +267,8 @@ def code_version() -> str:
 def versions() -> dict:
     "Versions of python and of the packages a result depends on."
     import platform, torchvision
-    out = dict(python=platform.python_version(), torch=torch.__version__, torchvision=torchvision.__version__,
-               numpy=np.__version__, qdd=code_version())
+    out = dict(python=platform.python_version(), torch=str(torch.__version__), torchvision=str(torchvision.__version__),
+               numpy=np.__version__, qdd=code_version())  # plain strings: torch's version class does not load with weights_only
     try: import pennylane; out["pennylane"] = pennylane.__version__
     except ImportError: pass
     return out

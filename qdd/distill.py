@@ -21,6 +21,7 @@ from .replay import accuracy, fresh_params, heldout_seed, stream
 from .distilled import DistilledSet, replay, save_distilled
 from .config import DistillConfig, EXTENSIBLE, config_diff, describe_diff, model_kwargs, recipe, validate
 from .watch import watch_spike
+from .provenance import provenance
 from .methods.base import Method
 from .methods.wang import Wang, learned_lrs, softplus_inverse
 from .methods.dm import DM
@@ -300,7 +301,8 @@ def result(self: Distiller, selected: bool = False # the state the validation sp
     if selected and self.best is None: raise ConfigError("no validation-selected state: distil with --val-size > 0 and evaluations")
     dset = self.current_set(self.best if selected else None)
     dset.history = {**self.history, "iterations": self.iteration, "circuit_executions": self.executions, "seconds": self.seconds,
-                    "threads": self.threads, "selected": self.selected_summary(), "is_selected_state": selected}
+                    "threads": self.threads, "selected": self.selected_summary(), "is_selected_state": selected,
+                    "provenance": provenance()}
     return dset
 
 @patch

@@ -98,7 +98,7 @@ def provenance() -> dict:
     warn_if_dirty(v["qdd"])
     return dict(code_version=v["qdd"], code_clean=not v["qdd"].endswith("+dirty"), packages=v, cpu=cpu_model(),
                 aten_capability=torch.backends.cpu.get_cpu_capability(), threads=torch.get_num_threads(),
-                mkldnn_enabled=torch.backends.mkldnn.enabled, portable=portable_requested() and not portable_mismatches(),
+                mkldnn_enabled=bool(torch.backends.mkldnn.enabled), portable=portable_requested() and not portable_mismatches(),
                 **{k: os.environ.get(k) for k in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR")})
 
 # %% ../nbs/00a_provenance.ipynb #c383e682
