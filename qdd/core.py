@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #8c78715e
 from __future__ import annotations
-import contextlib, fcntl, json, os, random, subprocess, sys, tempfile, time
+import contextlib, fcntl, functools, json, os, random, subprocess, sys, tempfile, time
 from pathlib import Path
 
 import numpy as np
@@ -248,6 +248,7 @@ def claim_run_folder(out: str|Path, # the output folder; created if missing
         yield out
 
 # %% ../nbs/00_core.ipynb #39f9b4a2
+@functools.lru_cache(maxsize=None)  # one process, one version: the code it loaded, not the checkout's later commits
 def code_version() -> str:
     "qdd's version with its commit: the git checkout it runs from, else the commit written into an installed copy."
     import qdd

@@ -96,7 +96,7 @@ class Distiller:
         if model is not None and not cfg.model.startswith("custom:"):
             cfg = dataclasses.replace(cfg, model=f"custom:{type(model).__name__}")
         self.cfg, self.device = validate(cfg), torch.device(device or default_device())
-        self.threads = configure_threads(threads, self.device)
+        self.threads, self.code = configure_threads(threads, self.device), code_version()  # pinned at the start of the run
         self.ds, val_x, val_y = split_validation(prepare_data(cfg, ds), cfg.val_size)
         self.val = (val_x.to(self.device), val_y.to(self.device))
         self.test = (self.ds.test_x.to(self.device), self.ds.test_y.to(self.device))
