@@ -350,17 +350,17 @@ STUDIES = {
     # (DM 30 epochs = 630 iterations of the reference's 20,000; DC 15 epochs = 315 of 1,000: what this machine affords),
     # each scored on 5 fresh inits by the SGD protocol; DM on LeNet makes the cross-architecture set (no circuit at all)
     "methods": dict(folder="mnist-methods", base=dict(dataset="mnist", val_size=5000), seeds=[0, 1, 2], compare=[], variants={
-        "qlenet/wang-learned-labels": dict(model="qlenet", hermitian="trainable", labels="learned", epochs=50, eval_every=2),
-        "qlenet/dm": dict(model="qlenet", hermitian="trainable", method="dm", epochs=30, eval_every=10, **FIRST_ORDER_EVAL),
-        "qlenet/dc": dict(model="qlenet", hermitian="trainable", method="dc", epochs=15, eval_every=5, **FIRST_ORDER_EVAL),
-        "lenet/dm": dict(model="lenet", method="dm", epochs=30, eval_every=10, **FIRST_ORDER_EVAL)}),
+        "qlenet-wang-learned-labels": dict(model="qlenet", hermitian="trainable", labels="learned", epochs=50, eval_every=2),
+        "qlenet-dm": dict(model="qlenet", hermitian="trainable", method="dm", epochs=30, eval_every=10, **FIRST_ORDER_EVAL),
+        "qlenet-dc": dict(model="qlenet", hermitian="trainable", method="dc", epochs=15, eval_every=5, **FIRST_ORDER_EVAL),
+        "lenet-dm": dict(model="lenet", method="dm", epochs=30, eval_every=10, **FIRST_ORDER_EVAL)}),
     # DM on the quantum LeNet at a longer budget (100 epochs = 2,100 iterations), after 30 epochs reached 74.9% on seed 0
     "methods-long": dict(folder="mnist-methods", base=dict(dataset="mnist", val_size=5000), seeds=[0, 1, 2], compare=[], variants={
-        "qlenet/dm-100ep": dict(model="qlenet", hermitian="trainable", method="dm", epochs=100, eval_every=20, **FIRST_ORDER_EVAL)}),
+        "qlenet-dm-100ep": dict(model="qlenet", hermitian="trainable", method="dm", epochs=100, eval_every=20, **FIRST_ORDER_EVAL)}),
     # CIFAR-10 (100 images): DM on the quantum LeNet and on LeNet (the cross-architecture set), 30 epochs = 510 iterations
     "methods-cifar": dict(folder="cifar10-methods", base=dict(dataset="cifar10", val_size=5000), seeds=[0, 1, 2], compare=[], variants={
-        "qlenet/dm": dict(model="qlenet", hermitian="trainable", method="dm", epochs=30, eval_every=10, **FIRST_ORDER_EVAL),
-        "lenet/dm": dict(model="lenet", method="dm", epochs=30, eval_every=10, **FIRST_ORDER_EVAL)}),
+        "qlenet-dm": dict(model="qlenet", hermitian="trainable", method="dm", epochs=30, eval_every=10, **FIRST_ORDER_EVAL),
+        "lenet-dm": dict(model="lenet", method="dm", epochs=30, eval_every=10, **FIRST_ORDER_EVAL)}),
 }
 
 def resolve_dataset(base: dict) -> dict:
