@@ -21,6 +21,7 @@ from .replay import accuracy, fresh_params, heldout_seed, stream
 from .distilled import DistilledSet, replay, save_distilled
 from .config import DistillConfig, EXTENSIBLE, config_diff, describe_diff, model_kwargs, recipe, validate
 from .watch import watch_spike
+from .provenance import provenance
 from .methods.base import Method
 from .methods.wang import Wang, learned_lrs, softplus_inverse
 from .methods.dm import DM
@@ -95,7 +96,7 @@ class Distiller:
         if model is not None and not cfg.model.startswith("custom:"):
             cfg = dataclasses.replace(cfg, model=f"custom:{type(model).__name__}")
         self.cfg, self.device = validate(cfg), torch.device(device or default_device())
-        self.threads = configure_threads(threads, self.device)
+        self.threads, self.code = configure_threads(threads, self.device), code_version()  # pinned at the start of the run
         self.ds, val_x, val_y = split_validation(prepare_data(cfg, ds), cfg.val_size)
         self.val = (val_x.to(self.device), val_y.to(self.device))
         self.test = (self.ds.test_x.to(self.device), self.ds.test_y.to(self.device))
@@ -300,7 +301,8 @@ def result(self: Distiller, selected: bool = False # the state the validation sp
     if selected and self.best is None: raise ConfigError("no validation-selected state: distil with --val-size > 0 and evaluations")
     dset = self.current_set(self.best if selected else None)
     dset.history = {**self.history, "iterations": self.iteration, "circuit_executions": self.executions, "seconds": self.seconds,
-                    "threads": self.threads, "selected": self.selected_summary(), "is_selected_state": selected}
+                    "threads": self.threads, "selected": self.selected_summary(), "is_selected_state": selected,
+                    "provenance": provenance()}
     return dset
 
 @patch

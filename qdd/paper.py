@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .core import ConfigError, QddError, load_file
+from .provenance import run_command
 from .data import dataset_source, toy_dataset
 from .runner import CLUSTER_EPILOG, Cluster, Job, Stopped, add_cluster_args, cluster_from_args, ray_session, run_jobs
 
@@ -90,7 +91,7 @@ def distill_runs(profile: str, epochs: str|int|None = None, root=None) -> list[R
 
 # %% ../nbs/13_paper.ipynb #ffb2dfb6
 BEYOND = {
-    "smoke": dict(stability={}, ablations={}, seeds={}, cost=dict(distilled_run="mnist-qlenet-trainable")),
+    "smoke": dict(stability={}, ablations={}, seeds={}, methods={}, cost=dict(distilled_run="mnist-qlenet-trainable")),
     "paper": dict(
         # stability: ~470 outer iterations per MNIST run (2 epochs of 234 at batch 256), 60 per CIFAR-10 run (a 5,120
         # image subset, 3 epochs): 45 runs per data set at ~0.07 s / ~0.5 s an iteration on one core
@@ -103,6 +104,8 @@ BEYOND = {
                        cifar_epochs=1, cifar_train_subset=None, n_inits=20),
         # every claim over seeds: the studies of qdd.seeds.STUDIES at their own budgets (about 42 CPU-hours in all, 27 of them CIFAR-10 at 400 epochs)
         seeds=dict(budget={}, seeds=None, run_missing=True),
+        # beyond the paper: the methods studies (learned labels, DM, DC, cross-architecture), about 3 CPU-hours
+        methods=dict(budget={}, seeds=None, run_missing=True),
         cost=dict(distilled_run="mnist-qlenet-trainable", full_train_subset=None, full_epochs=1, eval_every=25,
                   max_test=2000, shot_test=500, shot_replay_on_device=True)),
 }
@@ -271,6 +274,7 @@ def main(argv=None) -> int:
     p.add_argument("--force", action="store_true", help="redo runs that are complete")
     p.add_argument("--epochs", help="cap the distillation epochs: N, or per data set mnist=N,cifar10=M (recorded in each run)")
     p.add_argument("--list", action="store_true", help="list the runs of the profile and exit")
+    p.add_argument("--portable", action="store_true", help="the portable mode: the same bits on any x86 CPU, slower (one thread, baseline kernels; see qdd.provenance); every run inherits it)")
     p.add_argument("--runs-dir", help="where run folders go (default runs/PROFILE)")
     p.add_argument("--results-dir", help="where tables and figures go (default results/ for paper, runs/PROFILE/results otherwise)")
     add_cluster_args(p, workers=("--jobs", "--workers"), cpus=("--threads", "--cpus-per-run"))
@@ -289,4 +293,4 @@ def main(argv=None) -> int:
 
 # %% ../nbs/13_paper.ipynb #7e2dd0e9
 #| eval: false
-if __name__ == "__main__": sys.exit(main())
+if __name__ == "__main__": sys.exit(run_command("qdd.paper"))  # one-line errors, --portable
