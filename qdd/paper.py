@@ -16,8 +16,8 @@ from .runner import CLUSTER_EPILOG, Cluster, Job, Stopped, add_cluster_args, clu
 # %% auto #0
 __all__ = ['PAPER_ACC', 'PAPER_NOTE', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'DIE_WITH_PARENT', 'TRAIN_SIZES', 'Run',
            'parse_epochs', 'distill_runs', 'beyond_runs', 'profile_phases', 'profile_runs', 'papermill_command',
-           'execute', 'reproduce', 'check_device', 'thread_env', 'default_jobs', 'paper_job', 'step_seconds',
-           'estimate_seconds', 'list_runs', 'main']
+           'wait_or_kill', 'execute', 'reproduce', 'check_device', 'thread_env', 'default_jobs', 'paper_job',
+           'step_seconds', 'estimate_seconds', 'list_runs', 'main']
 
 # %% ../nbs/13_paper.ipynb #65735f71
 PAPER_ACC = {  # (dataset key, model, hermitian) -> accuracy in percent reported by the paper
@@ -143,13 +143,21 @@ def papermill_command(run: Run, runs_dir: Path, results_dir: Path, nbs_dir: Path
 DIE_WITH_PARENT = [sys.executable, "-c", "import ctypes, os, sys\ntry: ctypes.CDLL(None).prctl(1, 9)\nexcept (AttributeError, OSError): pass\n"
                    "os.execv(sys.argv[1], sys.argv[1:])"]
 
+def wait_or_kill(proc: subprocess.Popen) -> int:
+    "`proc`'s exit status; if this process is interrupted meanwhile, `proc` is killed first."
+    try:
+        while proc.poll() is None: time.sleep(0.5)  # short sleeps: Ray's cancel (an interrupt flag, no signal) is seen
+    except BaseException: proc.kill(); proc.wait(); raise
+    return proc.returncode
+
 def execute(run: Run, runs_dir: Path, results_dir: Path, nbs_dir: Path, timeout: int = 36000, env: dict|None = None) -> tuple[str, float, int]:
     "Run one notebook; return (name, seconds, exit status). Output goes to its folder's log.txt."
     folder = run.folder(runs_dir); folder.mkdir(parents=True, exist_ok=True)
     cmd, t0 = papermill_command(run, runs_dir, results_dir, nbs_dir, timeout), time.perf_counter()
     (folder/"command.txt").write_text(shlex.join(cmd) + "\n")
     with open(folder/"log.txt", "w") as log:
-        code = subprocess.run(DIE_WITH_PARENT + cmd, stdout=log, stderr=subprocess.STDOUT, cwd=nbs_dir, env={**os.environ, **(env or {})}).returncode
+        proc = subprocess.Popen(DIE_WITH_PARENT + cmd, stdout=log, stderr=subprocess.STDOUT, cwd=nbs_dir, env={**os.environ, **(env or {})})
+        code = wait_or_kill(proc)
     return run.name, time.perf_counter() - t0, code
 
 # %% ../nbs/13_paper.ipynb #ed7de992
