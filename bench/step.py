@@ -9,7 +9,7 @@ warm-up; the quantum/classical ratio is per data set. By default it then runs tw
 products, complex products counted as real ones, so a lower bound) and divides it by this core's measured float32
 matrix-product rate: the time an iteration would take if every operation ran at peak.
 
-`--baseline REV` also times each quantum configuration with the circuit engine (`qdd.pqc.torch_expvals`) of git
+`--baseline REV` also times each quantum configuration with the circuit engine (`qdd.sim.torch_expvals`) of git
 revision REV, in the same process and interleaved with today's, and prints the new/old ratio: the way to compare two
 versions of the engine on a busy machine, where timings from separate processes do not compare.
 
@@ -45,13 +45,16 @@ def distiller(name, device):
 
 
 def baseline_engine(rev):
-    "`torch_expvals` of qdd/pqc.py at git revision `rev`, loaded as a module next to today's."
+    "`torch_expvals` of qdd/sim.py (qdd/pqc.py before the split) at git revision `rev`, loaded next to today's."
     import importlib.util, tempfile
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    source = subprocess.run(["git", "show", f"{rev}:qdd/pqc.py"], cwd=root, check=True, capture_output=True, text=True).stdout
-    path = os.path.join(tempfile.mkdtemp(), "pqc_baseline.py")
+    git = lambda *a: subprocess.run(["git", *a], cwd=root, capture_output=True, text=True)
+    name = "sim" if git("cat-file", "-e", f"{rev}:qdd/sim.py").returncode == 0 else "pqc"
+    source = subprocess.run(["git", "show", f"{rev}:qdd/{name}.py"], cwd=root, check=True, capture_output=True,
+                            text=True).stdout
+    path = os.path.join(tempfile.mkdtemp(), f"{name}_baseline.py")
     with open(path, "w") as f: f.write(source)
-    spec = importlib.util.spec_from_file_location("qdd.pqc_baseline", path)
+    spec = importlib.util.spec_from_file_location(f"qdd.{name}_baseline", path)
     module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
     return module.torch_expvals
 
@@ -62,7 +65,7 @@ def stand_in_engine(z, weights, a_real, a_imag, cdtype=None, eps=1e-12):
 
 
 class engine:
-    "Context: `qdd.pqc.torch_expvals` (what every PQC layer calls) replaced by `f`."
+    "Context: `torch_expvals` as `qdd.pqc` calls it (from every PQC layer) replaced by `f`."
     def __init__(self, f): self.f = f
     def __enter__(self):
         import qdd.pqc

@@ -14,7 +14,8 @@ from tqdm.auto import tqdm
 
 from .core import ConfigError, save_json
 from .data import DataSet
-from .pqc import HERMITIAN_MODES, hermitian_from
+from .pqc import HERMITIAN_MODES
+from .sim import hermitian_from
 from .config import DistillConfig, load_matching, recipe, validate
 from .distill import Distiller, DivergenceError
 

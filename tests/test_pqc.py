@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from qdd.core import ConfigError
-from qdd.pqc import (PQC, PAULIS, bloch_vectors, check_hermitians, circuit_specs, circuit_unitary, density_matrices,
-                     draw_circuit, example_inputs, hermitian_from, pauli_coefficients, pauli_coefficients_of_a,
-                     reference_qnode, torch_expvals)
+from qdd.pqc import PQC, circuit_specs, draw_circuit, reference_qnode
+from qdd.sim import (PAULIS, bloch_vectors, check_hermitians, circuit_unitary, density_matrices, example_inputs,
+                     hermitian_from, pauli_coefficients, pauli_coefficients_of_a, torch_expvals)
 
 qml = pytest.importorskip("pennylane")
 warnings.filterwarnings("ignore", message=".*non-trainable.*")
