@@ -35,7 +35,8 @@ def make_qnode(n_qubits: int = 6, n_layers: int = 3, # circuit size; weights hav
         if measure == "pauli":
             return [qml.expval(P(i)) for i in wires for P in (qml.PauliX, qml.PauliY, qml.PauliZ)]
         return [qml.expval(qml.Hermitian(hermitians[i], wires=i)) for i in wires]
-    return qml.QNode(circuit, qml.device(device, wires=n_qubits), interface="torch", diff_method=diff_method, shots=shots)
+    return qml.QNode(circuit, qml.device(device, wires=n_qubits), interface="torch", diff_method=diff_method,
+                     shots=shots)
 
 def reference_qnode(n_qubits: int = 6, n_layers: int = 3):
     "The reference every test compares with: `default.qubit`, backprop, so it has exact first and second derivatives."
@@ -48,7 +49,8 @@ def draw_circuit(n_qubits: int = 6, n_layers: int = 3,
     "Matplotlib figure of the circuit, expanded to Rot and CNOT gates."
     import pennylane as qml
     z, w, ar, ai = example_inputs(n_qubits, n_layers)
-    fig, _ = qml.draw_mpl(make_qnode(n_qubits, n_layers), level="device", style="pennylane")(z, w, hermitian_from(ar, ai))
+    draw = qml.draw_mpl(make_qnode(n_qubits, n_layers), level="device", style="pennylane")
+    fig, _ = draw(z, w, hermitian_from(ar, ai))
     if path is not None:
         with atomic_write(path) as f: fig.savefig(f, format="png", dpi=150, bbox_inches="tight")
     return fig
@@ -73,7 +75,8 @@ def installed_devices() -> list[str]:
     return sorted(e.name for e in entry_points(group="pennylane.plugins"))
 
 def _check_choice(value, name, choices):
-    if value not in choices: raise ConfigError(f"unknown {name} {value!r}: choose one of {', '.join(map(repr, choices))}")
+    if value not in choices:
+        raise ConfigError(f"unknown {name} {value!r}: choose one of {', '.join(map(repr, choices))}")
 
 def _check_pqc_args(n_qubits, n_layers, hermitian, dtype, backend, device, shots, hermitians):
     "Raise ConfigError for any invalid PQC argument."
@@ -81,13 +84,17 @@ def _check_pqc_args(n_qubits, n_layers, hermitian, dtype, backend, device, shots
         if not isinstance(v, int) or v < 1: raise ConfigError(f"{name} must be a positive integer, got {v!r}")
     _check_choice(hermitian, "hermitian mode", HERMITIAN_MODES); _check_choice(backend, "backend", BACKENDS)
     _check_choice(dtype, "dtype", (torch.complex64, torch.complex128))
-    if shots is not None and (not isinstance(shots, int) or shots < 1): raise ConfigError(f"shots must be None or a positive integer, got {shots!r}")
+    if shots is not None and (not isinstance(shots, int) or shots < 1):
+        raise ConfigError(f"shots must be None or a positive integer, got {shots!r}")
     if backend == "torch" and (shots is not None or device != "default.qubit"):
-        raise ConfigError("device and shots apply to backend='pennylane'; the torch engine is exact (drop them or set backend='pennylane')")
+        raise ConfigError("device and shots apply to backend='pennylane'; the torch engine is exact (drop them or set "
+                          "backend='pennylane')")
     if backend == "torch" and n_qubits > MAX_TORCH_QUBITS:
-        raise ConfigError(f"the torch engine stores 2^n x 2^n matrices: use n_qubits (--n-qubits) <= {MAX_TORCH_QUBITS}, or "
-                          "backend='pennylane' (qdd evaluate --backend pennylane:DEVICE) to replay on a PennyLane device")
-    if hermitians is not None and hermitian == "pauliz": raise ConfigError("hermitians= conflicts with hermitian='pauliz': use 'fixed' or 'trainable'")
+        raise ConfigError("the torch engine stores 2^n x 2^n matrices: use n_qubits (--n-qubits) <= "
+                          f"{MAX_TORCH_QUBITS}, or backend='pennylane' (qdd evaluate --backend pennylane:DEVICE) to "
+                          "replay on a PennyLane device")
+    if hermitians is not None and hermitian == "pauliz":
+        raise ConfigError("hermitians= conflicts with hermitian='pauliz': use 'fixed' or 'trainable'")
     if hermitians is not None: check_hermitians(hermitians, n_qubits)
 
 # %% ../nbs/02_pqc.ipynb #6012e488
@@ -140,15 +147,16 @@ class PQC(nn.Module):
                  hermitians=None, # optional (n_qubits, 2, 2) Hermitian matrices to start from (or keep, if fixed)
                 ):
         super().__init__()
-        _check_pqc_args(n_qubits=n_qubits, n_layers=n_layers, hermitian=hermitian, dtype=dtype, backend=backend, device=device,
-                        shots=shots, hermitians=hermitians)
+        _check_pqc_args(n_qubits=n_qubits, n_layers=n_layers, hermitian=hermitian, dtype=dtype, backend=backend,
+                        device=device, shots=shots, hermitians=hermitians)
         self.n_qubits, self.n_layers, self.hermitian, self.train_pqc = n_qubits, n_layers, hermitian, train_pqc
         self.dtype, self.backend, self.device_name, self.shots = dtype, backend, device, shots
         self.diff_method = pennylane_diff_method(device, n_qubits, shots) if backend == "pennylane" else None
         self.executions, self._qnodes = 0, None
         rd = _real_dtype(dtype)
         self._register("weights", torch.zeros(n_layers, n_qubits, 3, dtype=rd), train_pqc)
-        for name in ("herm_real", "herm_imag"): self._register(name, torch.zeros(n_qubits, 2, 2, dtype=rd), hermitian == "trainable")
+        for name in ("herm_real", "herm_imag"):
+            self._register(name, torch.zeros(n_qubits, 2, 2, dtype=rd), hermitian == "trainable")
         self._explicit = hermitians is not None
         if hermitians is not None: self.set_hermitians(hermitians)
         if hermitian == "pauliz": self.herm_real[:, 0, 0], self.herm_real[:, 1, 1] = 1.0, -1.0
@@ -164,7 +172,8 @@ class PQC(nn.Module):
 def set_hermitians(self: PQC, H # (n_qubits, 2, 2) Hermitian matrices
                   ):
     "Use the Hermitian matrices `H` (checked) as the observables."
-    if self.hermitian == "pauliz": raise ConfigError("hermitian='pauliz' has fixed observables; use 'fixed' or 'trainable'")
+    if self.hermitian == "pauliz":
+        raise ConfigError("hermitian='pauliz' has fixed observables; use 'fixed' or 'trainable'")
     H = check_hermitians(H, self.n_qubits).to(self.herm_real.device)
     self.herm_real.copy_(H.real); self.herm_imag.copy_(H.imag); self._explicit = True
 
@@ -210,8 +219,10 @@ def run(self: PQC, z: Tensor, # (B, 2**n_qubits) or (2**n_qubits,) real features
 
 @patch
 def extra_repr(self: PQC) -> str:
-    return (f"n_qubits={self.n_qubits}, n_layers={self.n_layers}, hermitian={self.hermitian!r}, train_pqc={self.train_pqc}, "
-            f"backend={self.backend!r}" + (f", device={self.device_name!r}, shots={self.shots}" if self.backend == "pennylane" else ""))
+    return (f"n_qubits={self.n_qubits}, n_layers={self.n_layers}, hermitian={self.hermitian!r}, "
+            f"train_pqc={self.train_pqc}, "
+            f"backend={self.backend!r}" + (f", device={self.device_name!r}, shots={self.shots}"
+                                           if self.backend == "pennylane" else ""))
 
 # %% ../nbs/02_pqc.ipynb #fa63f6a5
 @patch
@@ -220,8 +231,8 @@ def _qnode(self: PQC, measure: str):
     import pennylane as qml
     if self._qnodes is None: self._qnodes = {}
     if measure not in self._qnodes:
-        q = make_qnode(self.n_qubits, self.n_layers, device=self.device_name, diff_method=self.diff_method, shots=self.shots,
-                       measure=measure)
+        q = make_qnode(self.n_qubits, self.n_layers, device=self.device_name, diff_method=self.diff_method,
+                       shots=self.shots, measure=measure)
         self._qnodes[measure] = qml.transforms.broadcast_expand(q) if self.diff_method == "parameter-shift" else q
     return self._qnodes[measure]
 
@@ -232,7 +243,9 @@ def _pennylane_forward(self: PQC, z, weights, herm_real, herm_imag):
         bloch = torch.stack(self._qnode("pauli")(z, w), -1).reshape(len(z), self.n_qubits, 3)
         coef = pauli_coefficients_of_a(herm_real.double(), herm_imag.double())
         out = coef[:, 0] + (bloch * coef[:, 1:]).sum(-1)
-    else: out = torch.stack(self._qnode("hermitian")(z, w, hermitian_from(herm_real.double(), herm_imag.double()).detach()), -1)
+    else:
+        H = hermitian_from(herm_real.double(), herm_imag.double()).detach()
+        out = torch.stack(self._qnode("hermitian")(z, w, H), -1)
     return FirstOrderOnly.apply(out.reshape(len(z), self.n_qubits).to(_real_dtype(self.dtype)))
 
 @patch

@@ -157,7 +157,8 @@ class Square(torch.autograd.Function):
 def measurement_tables(n_qubits: int, n_layers: int, cdtype=torch.complex64, device=torch.device("cpu")):
     "(bases @ last CNOT ring, Bloch sign table) of a circuit (cached)."
     ring = cnot_ring(n_qubits, layer_ranges(n_qubits, n_layers)[-1]).to(torch.complex128)
-    return (measurement_bases(n_qubits) @ ring).to(device, cdtype), bloch_signs(n_qubits).to(device, _real_dtype(cdtype))
+    return ((measurement_bases(n_qubits) @ ring).to(device, cdtype),
+            bloch_signs(n_qubits).to(device, _real_dtype(cdtype)))
 
 def amplitude_matrix(weights: Tensor, cdtype=torch.complex64) -> Tensor:
     "(6 * 2**n, 2**n) real: real and imaginary parts of the X, Y and Z-basis amplitudes, per input feature."
@@ -198,7 +199,8 @@ def density_matrices(bloch: Tensor # (..., 3) Bloch vectors
 
 
 # %% ../nbs/02a_sim.ipynb #104f3815
-PAULIS = torch.tensor([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=torch.complex128)
+PAULIS = torch.tensor([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]],
+                      dtype=torch.complex128)
 
 def pauli_coefficients(H: Tensor # (..., 2, 2) Hermitian matrices
                       ) -> Tensor:
@@ -222,11 +224,14 @@ def check_hermitians(H, n_qubits: int) -> Tensor:
     "`H` as a complex128 (n, 2, 2) tensor; ConfigError if the shape is wrong or a matrix is not Hermitian."
     H = torch.as_tensor(H)
     if tuple(H.shape) != (n_qubits, 2, 2):
-        raise ConfigError(f"hermitians must have shape ({n_qubits}, 2, 2), one 2x2 matrix per qubit; got {tuple(H.shape)}")
+        raise ConfigError(f"hermitians must have shape ({n_qubits}, 2, 2), one 2x2 matrix per qubit; got "
+                          f"{tuple(H.shape)}")
     H = H.to(torch.complex128)
     if not torch.isfinite(torch.view_as_real(H)).all(): raise ConfigError("hermitians contain NaN or infinite entries")
     bad = ((H - H.mH).abs().amax((-1, -2)) > 1e-6 * H.abs().amax((-1, -2)).clamp_min(1)).nonzero().flatten().tolist()
-    if bad: raise ConfigError(f"hermitians {bad} are not Hermitian (H != H^dagger); pass (A + A^dagger)/2 for any complex A")
+    if bad:
+        raise ConfigError(f"hermitians {bad} are not Hermitian (H != H^dagger); "
+                          "pass (A + A^dagger)/2 for any complex A")
     return H
 
 # %% ../nbs/02a_sim.ipynb #a507ec96
@@ -238,5 +243,6 @@ def torch_expvals(z: Tensor, # (B, 2**n) real features
     rd, n = _real_dtype(cdtype), weights.shape[1]
     z, coef = z.to(rd), pauli_coefficients_of_a(a_real.to(rd), a_imag.to(rd))
     signs = (measurement_tables(n, weights.shape[0], cdtype, z.device)[1].view(-1, n, 3) * coef[:, 1:]).sum(-1)
-    return coef[:, 0] + (Square.apply(amplitudes(z, weights, cdtype)) @ signs) / z.square().sum(-1, keepdim=True).clamp_min(eps)
+    return coef[:, 0] + ((Square.apply(amplitudes(z, weights, cdtype)) @ signs)
+                         / z.square().sum(-1, keepdim=True).clamp_min(eps))
 
