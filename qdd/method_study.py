@@ -93,7 +93,7 @@ ROWS = [  # (dataset, model, method, distilled_on, images, source)
     ("MNIST", "qlenet", "faithful", "qlenet", 10, ("archive", "mnist-50ep", "faithful")),
     ("MNIST", "qlenet", "wang + learned labels", "qlenet", 10, ("study", "methods", "qlenet-wang-learned-labels")),
     ("MNIST", "qlenet", "dm", "qlenet", 10, ("study", "methods", "qlenet-dm")),
-    ("MNIST", "qlenet", "dm", "qlenet", 10, ("study", "methods-long", "qlenet-dm-100ep")),
+    ("MNIST", "qlenet", "dm", "qlenet", 10, ("study", "methods-long", "qlenet-dm-60ep")),
     ("MNIST", "qlenet", "dc", "qlenet", 10, ("study", "methods", "qlenet-dc")),
     ("MNIST", "qlenet", "dm", "lenet", 10, ("cross", "methods", "lenet-dm", "qlenet")),
     ("MNIST", "lenet", "faithful", "lenet", 10, ("archive", "mnist-400ep", "lenet")),
