@@ -10,18 +10,15 @@ from pathlib import Path
 
 from .core import ConfigError, FileFormatError, code_version, load_file, save_json, save_text
 from .data import DataSet, dataset_source, load_dataset
-from .distill import DIP_RULE, FIELD_DEFAULTS, STABILISED, DistillConfig, Distiller, DivergenceError, Interrupted, learned_lrs, load_checkpoint, load_matching, recipe, run_interruptibly
-from .published import PAPER_ACC as _PAPER
-from .stats import (MIN_SEEDS, against_paper, can_choose, choose_by_validation, common_seeds, summarise, val_dips,
+from .distill import DIP_RULE, STABILISED, DistillConfig, Distiller, DivergenceError, Interrupted, learned_lrs, load_checkpoint, load_matching, recipe, run_interruptibly
+from .stats import (MIN_SEEDS, can_choose, choose_by_validation, common_seeds, summarise, val_dips,
                        verdict)
 
 # %% auto #0
-__all__ = ['LATE_EVALS', 'MNIST_Q', 'CIFAR_5', 'CIFAR_400', 'CIFAR_Q', 'MNIST_FOLDER', 'STUDIES', 'TABLE1_ROWS',
-           'STABILISED_NAME', 'TABLE1_400_ROWS', 'TABLE1_CIFAR_ROWS', 'TABLE1_CIFAR_400_ROWS', 'make_record',
-           'run_seed', 'study_configs', 'run_study', 'read_study', 'archive_records', 'restore_records', 'lr_words',
-           'run_state', 'study_status', 'replayed_alpha', 'study_replay', 'fmt_stat', 'study_table', 'seed_table',
-           'curves_figure', 'resolve_dataset', 'main', 'study_report', 'paper_gaps', 'table1_over_seeds',
-           'stabilised_check']
+__all__ = ['LATE_EVALS', 'MNIST_Q', 'CIFAR_5', 'CIFAR_400', 'CIFAR_Q', 'MNIST_FOLDER', 'STUDIES', 'make_record', 'run_seed',
+           'study_configs', 'run_study', 'read_study', 'archive_records', 'restore_records', 'lr_words', 'run_state',
+           'study_status', 'replayed_alpha', 'study_replay', 'fmt_stat', 'study_table', 'seed_table', 'curves_figure',
+           'resolve_dataset', 'main', 'study_report']
 
 # %% ../nbs/11_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -68,14 +65,17 @@ def run_study(base: dict, variants: dict, seeds, root: str|Path, ds: DataSet|Non
         if i % shard[1] != shard[0]: continue
         rec = run_seed(cfg, Path(root)/v/f"seed{cfg.seed}", ds)
         log(f"{v} seed {cfg.seed}: final {rec['final_test_acc']:.2f}%, validation dips {len(val_dips(rec))}, loss spikes {len(rec['collapses'])}")
-    return read_study(root, variants)
+    return read_study(root, variants, seeds)
 
-def read_study(root: str|Path, variants) -> dict[str, list[dict]]:
-    "variant -> records found under `root` (finished runs only), by seed."
+def read_study(root: str|Path, variants,
+               seeds=None # the seeds the study declares; None: every seed found (a folder may hold other studies' seeds)
+              ) -> dict[str, list[dict]]:
+    "variant -> records found under `root` (finished runs only, of `seeds`), by seed."
     out = {}
     for v in variants:
         paths = sorted((Path(root)/v).glob("seed*/record.json"), key=lambda p: int(p.parent.name[4:]))
-        out[v] = [load_file(p, "seed record", f"delete {p} to rerun that seed") for p in paths]
+        out[v] = [load_file(p, "seed record", f"delete {p} to rerun that seed") for p in paths
+                  if seeds is None or int(p.parent.name[4:]) in seeds]
     return out
 
 # %% ../nbs/11_seeds.ipynb #ef162e93
@@ -310,65 +310,6 @@ def study_report(name: str, results: dict, budget: str = "") -> str:
             out.append(f"- chosen by validation among {', '.join(candidates)}: **{best}** (mean final validation accuracy "
                        + ", ".join(f"{v} {x:.2f}%" for v, x in scores.items()) + ")")
     return "\n".join(out) + "\n"
-
-# %% ../nbs/11_seeds.ipynb #3ae2180a
-def paper_gaps(rows: list[tuple] # (row name, its records, the paper's number) for each row the paper reports
-              ) -> str:
-    "Markdown lines testing each row against the paper, where its runs had the paper's budget (a shorter one is not comparable)."
-    full = [(name, recs, paper) for name, recs, paper in rows if all(r["config"]["epochs"] == FIELD_DEFAULTS["epochs"] for r in recs)]
-    if not full: return f"\nNot tested against the paper's numbers: these runs stop before its {FIELD_DEFAULTS['epochs']} epochs.\n" if rows else ""
-    lines = [f"- {name} minus the paper's {paper:.1f}: final {against_paper(recs, paper)}"
-             + (f"; validation-selected {against_paper(recs, paper, 'selected')}" if all(r["selected"] for r in recs) else "")
-             for name, recs, paper in full]
-    return "\nAgainst the paper's single run per row (one-sample t-test of the seeds against its number):\n\n" + "\n".join(lines) + "\n"
-
-# %% ../nbs/11_seeds.ipynb #ae74fb5c
-TABLE1_ROWS = [  # (label, model, Hermitian, study, variant, paper's number)
-    ("MNIST", "lenet", "-", "lenet", "lenet", _PAPER[("mnist", "lenet", None)]), ("MNIST", "qlenet", "trainable", "hermitian", "faithful", _PAPER[("mnist", "qlenet", "trainable")]),
-    ("MNIST", "qlenet", "fixed", "hermitian", "fixed", _PAPER[("mnist", "qlenet", "fixed")])]
-# the stabilisers study's name for `STABILISED`, so both Table I budgets label the row alike
-STABILISED_NAME = next((k for k, v in STUDIES["stabilisers"]["variants"].items() if v == STABILISED), str(STABILISED))
-TABLE1_400_ROWS = [  # the same rows at the paper's 400 epochs, with the stabilised quantum LeNet beside the faithful one
-    ("MNIST", "lenet", "-", "table1-400-rows", "lenet", _PAPER[("mnist", "lenet", None)]), ("MNIST", "qlenet", "trainable", "table1-400", "faithful", _PAPER[("mnist", "qlenet", "trainable")]),
-    ("MNIST", "qlenet", f"trainable, stabilised: {STABILISED_NAME} (beyond the paper)", "table1-400", "stabilised", None),
-    ("MNIST", "qlenet", "fixed", "table1-400-rows", "fixed", _PAPER[("mnist", "qlenet", "fixed")])]
-TABLE1_CIFAR_ROWS = [  # CIFAR-10 at the short common budget of the "cifar10-lr" study, with the distill_lr validation chose
-    ("CIFAR-10", "lenet", "-", "cifar10-lr", "lenet-0.02", None), ("CIFAR-10", "qlenet", "trainable", "cifar10-lr", "qlenet-0.02", _PAPER[("cifar10", "qlenet", "trainable")]),
-    ("CIFAR-10", "qlenet", f"trainable, stabilised: {STABILISED_NAME} (beyond the paper)", "cifar10-stabilised", "qlenet-0.02+stabilised", None)]
-TABLE1_CIFAR_400_ROWS = [  # CIFAR-10 at the paper's 400 epochs; the paper's classical 54.0 is Wang et al.'s AlexCifarNet, not LeNet
-    ("CIFAR-10", "lenet", "-", "table1-cifar-400", "lenet", None), ("CIFAR-10", "qlenet", "trainable", "table1-cifar-400", "qlenet", _PAPER[("cifar10", "qlenet", "trainable")]),
-    ("CIFAR-10", "qlenet", f"trainable, stabilised: {STABILISED_NAME} (beyond the paper)", "table1-cifar-400", "stabilised", None)]
-
-def _cell(s: dict) -> str:
-    return f"{fmt_stat(s)} ({', '.join(f'{v:.1f}' for v in s['values'])})" if s["n"] else "-"
-
-def table1_over_seeds(found: dict, # study -> variant -> records, as run_study returns
-                      rows_spec: list = TABLE1_ROWS, # (label, model, Hermitian, study, variant, paper's number) per row
-                      stabilised_row: bool = True # add the stabiliser validation chose in the "stabilisers" study
-                     ) -> str:
-    "Markdown Table I from the seed studies: final and validation-selected accuracy per row, and the paper's number."
-    rows = ["| data set | model | Hermitian | seeds | final state: mean +- sd (each seed) | validation-selected | "
-            f"seeds that collapsed (validation dip: {DIP_RULE}; or NaN) | paper |", "|---|---|---|---|---|---|---|---|"]
-    extra, tested = [], []
-    if stabilised_row and can_choose(found.get("stabilisers", {}), STUDIES["stabilisers"]["choose"][0]):
-        best, _ = choose_by_validation(found["stabilisers"], STUDIES["stabilisers"]["choose"][0])
-        extra = [("MNIST", "qlenet", f"trainable, stabilised: {best} (beyond the paper)", "stabilisers", best, None)]
-    for label, model, herm, study, variant, paper in rows_spec + extra:
-        recs = found.get(study, {}).get(variant, [])
-        if not recs: continue
-        final, sel = summarise(recs), summarise(recs, "selected") if all(r["selected"] for r in recs) else dict(n=0)
-        rows.append(f"| {label} | {model} | {herm} | {len(recs)} | {_cell(final)} | {_cell(sel)} | {final['unstable']} / {len(recs)} | {f'{paper:.1f}' if paper else '-'} |")
-        if paper: tested.append((f"{label} {model} ({herm})", recs, paper))
-    return "\n".join(rows) + "\n" + paper_gaps(tested) + (stabilised_check(found) if stabilised_row else "")
-
-def stabilised_check(found: dict) -> str:
-    "A line saying whether `qdd.distill.STABILISED` is the stabiliser validation chose (empty before the study ran)."
-    cands = STUDIES["stabilisers"]["choose"][0]
-    if not can_choose(found.get("stabilisers", {}), cands): return ""
-    best, _ = choose_by_validation(found["stabilisers"], cands)
-    ok = STUDIES["stabilisers"]["variants"][best] == STABILISED
-    return (f"\n`--stabilised` (qdd.distill.STABILISED = {STABILISED}) {'is' if ok else 'is NOT'} the variant validation chose "
-            f"({best}){'' if ok else ': update STABILISED'}.\n")
 
 # %% ../nbs/11_seeds.ipynb #4ae3ceef
 #| eval: false
