@@ -45,6 +45,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                           'qdd.core.claim_run_folder': ('core.html#claim_run_folder', 'qdd/core.py'),
                           'qdd.core.code_version': ('core.html#code_version', 'qdd/core.py'),
                           'qdd.core.configure_threads': ('core.html#configure_threads', 'qdd/core.py'),
+                          'qdd.core.data_candidates': ('core.html#data_candidates', 'qdd/core.py'),
                           'qdd.core.data_root': ('core.html#data_root', 'qdd/core.py'),
                           'qdd.core.default_device': ('core.html#default_device', 'qdd/core.py'),
                           'qdd.core.load_file': ('core.html#load_file', 'qdd/core.py'),
