@@ -1,9 +1,12 @@
 """Packaging for qdd. All metadata lives in settings.ini (nbdev 2 layout); this file only reads it, so the sdist ships
 settings.ini (MANIFEST.in)."""
+import subprocess
 from configparser import ConfigParser
 from pathlib import Path
 
 import setuptools
+from setuptools.command.build_py import build_py
+from setuptools.command.sdist import sdist
 
 here = Path(__file__).parent
 cfg = ConfigParser(delimiters=["="])
@@ -14,6 +17,34 @@ meta = cfg["DEFAULT"]
 def words(key):
     "Space-separated list stored under `key` in settings.ini."
     return meta.get(key, "").split()
+
+
+def commit() -> str|None:
+    "g<sha>, with +dirty for uncommitted changes in qdd/, when building from this project's git checkout; else None."
+    git = lambda *a: subprocess.run(["git", "-C", str(here), *a], capture_output=True, text=True)
+    try:
+        top = git("rev-parse", "--show-toplevel")
+        if top.returncode or Path(top.stdout.strip()).resolve() != here.resolve(): return None
+        return f"g{git('rev-parse', '--short', 'HEAD').stdout.strip()}" + ("+dirty" if git("status", "--porcelain", "--", "qdd").stdout.strip() else "")
+    except OSError: return None
+
+
+def write_commit(package_dir: Path):
+    "Write qdd/_build.py (COMMIT) where the build puts the package; a build from an sdist keeps the one the sdist carries."
+    sha = commit()
+    if sha: (package_dir/"_build.py").write_text(f'COMMIT = "{sha}"  # written by setup.py at build time\n')
+
+
+class BuildWithCommit(build_py):
+    def run(self):
+        super().run()
+        write_commit(Path(self.build_lib)/meta["lib_path"])
+
+
+class SdistWithCommit(sdist):
+    def make_release_tree(self, base_dir, files):
+        super().make_release_tree(base_dir, files)
+        write_commit(Path(base_dir)/meta["lib_path"])
 
 
 licenses = {"apache2": "Apache-2.0"}  # SPDX expression (license classifiers are deprecated)
@@ -52,5 +83,6 @@ setuptools.setup(
         "console_scripts": words("console_scripts"),
         "nbdev": [f"{meta['lib_path']}={meta['lib_path']}._modidx:d"],
     },
+    cmdclass={"build_py": BuildWithCommit, "sdist": SdistWithCommit},
     zip_safe=False,
 )

@@ -13,12 +13,17 @@ matrix-product rate: the time an iteration would take if every operation ran at 
 revision REV, in the same process and interleaved with today's, and prints the new/old ratio: the way to compare two
 versions of the engine on a busy machine, where timings from separate processes do not compare.
 
+`--portable` also times each configuration in the portable mode (qdd.provenance: one thread, ATen's default kernels,
+oneDNN off, MKL_CBWR=COMPATIBLE), which must be set before torch starts, so in child processes: a normal and a portable
+child alternate for `--rounds` rounds (both see the same load on a shared machine), and the slowdown is the ratio of the
+medians per configuration.
+
 `--circuit-free` also times each quantum configuration with the circuit replaced by a stand-in of the same inputs and
 output that costs next to nothing (`stand_in_engine`), interleaved the same way: the time no circuit engine can go below,
 and the circuit's share of an iteration.
 
 Usage: python bench/step.py [--repeats 7] [--threads 1] [--jobs 1 2] [--device cpu] [--only cifar10-qlenet ...] [--flops]
-                            [--baseline REV] [--circuit-free]"""
+                            [--baseline REV] [--circuit-free] [--portable [--rounds 3]]"""
 import argparse, json, os, statistics, subprocess, sys, time, warnings
 
 warnings.filterwarnings("ignore", message=".*non-trainable.*")
@@ -121,11 +126,12 @@ def report(figures, header):
 
 
 def main(repeats=7, threads=1, jobs=(1, 2), device="cpu", only=None, json_out=False, flops=False, baseline=None,
-         circuit_free=False):
+         circuit_free=False, portable=False, rounds=3):
     "Time one process (with the extra engines and the FLOP floor asked for), then each number of parallel copies in `jobs`."
     names = [n for n in CONFIGS if not only or n in only]
     if 1 in jobs: single(names, repeats, threads, device, json_out, flops, baseline, circuit_free)
     for j in (j for j in jobs if j > 1): parallel(names, repeats, threads, j, device)
+    if portable: portable_slowdown(names, repeats, device, rounds)
 
 
 def single(names, repeats, threads, device, json_out, flops, baseline, circuit_free):
@@ -153,6 +159,24 @@ def report_floor(figures, device):
         print(f"  {n:16s} {g:6.2f} GFLOP per iteration, floor {g / peak * 1e3:6.1f} ms, measured {f['median'] / (g / peak):.1f}x the floor")
 
 
+def portable_slowdown(names, repeats, device, rounds):
+    "Seconds per iteration, normal and portable, from alternating child processes; prints the slowdown per configuration."
+    cmd = [sys.executable, __file__, "--repeats", str(repeats), "--device", device, "--json", "--jobs", "1", "--only", *names]
+    env = {k: v for k, v in os.environ.items() if k != "QDD_PORTABLE"}
+    times = {mode: {n: [] for n in names} for mode in ("normal", "portable")}
+    for _ in range(rounds):
+        for mode, extra in (("normal", {}), ("portable", {"QDD_PORTABLE": "1"})):
+            out = subprocess.run(cmd, env={**env, **extra}, check=True, capture_output=True, text=True).stdout
+            for n, f in json.loads(out.strip().splitlines()[-1]).items(): times[mode][n].append(f["median"])
+    print(f"portable mode: median over {rounds} alternating rounds of {repeats} steps each, device {device}, load average "
+          f"{os.getloadavg()[0]:.2f} (a shared machine: the ratio, taken round by round, is the figure to read)")
+    for n in names:
+        normal, portable = statistics.median(times["normal"][n]), statistics.median(times["portable"][n])
+        ratios = [p / q for p, q in zip(times["portable"][n], times["normal"][n])]
+        print(f"  {n:16s} normal {normal * 1e3:8.1f} ms, portable {portable * 1e3:8.1f} ms: {portable / normal:.2f}x slower "
+              f"(per round {', '.join(f'{r:.2f}' for r in ratios)})")
+
+
 def parallel(names, repeats, threads, jobs, device):
     "Run `jobs` copies of this benchmark at once and print each copy's figures."
     cmd = [sys.executable, __file__, "--repeats", str(repeats), "--threads", str(threads), "--device", device, "--json", "--jobs", "1",
@@ -173,6 +197,8 @@ if __name__ == "__main__":
     ap.add_argument("--flops", action="store_true", help="also print the FLOP count and floor of each configuration")
     ap.add_argument("--baseline", metavar="REV", help="also time the quantum configurations with the engine of git revision REV")
     ap.add_argument("--circuit-free", action="store_true", help="also time the quantum configurations with a stand-in that costs next to nothing in place of the circuit")
+    ap.add_argument("--portable", action="store_true", help="also time each configuration in the portable mode and print the slowdown")
+    ap.add_argument("--rounds", type=int, default=3, help="--portable: alternating normal/portable child processes (default: 3)")
     ap.add_argument("--json", dest="json_out", action="store_true", help=argparse.SUPPRESS)
     main(**vars(ap.parse_args()))
 

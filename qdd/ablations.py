@@ -11,7 +11,8 @@ from pathlib import Path
 from .core import save_json
 from .data import DataSet
 from .distilled import DistilledSet, build_model, replay
-from .distill import distill, load_matching, recipe
+from .config import load_matching, recipe
+from .distill import distill
 from .evaluate import evaluate_distilled
 
 # %% auto #0

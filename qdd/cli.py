@@ -8,18 +8,22 @@ import argparse, dataclasses, math, shlex, sys, time
 from dataclasses import asdict, fields
 from pathlib import Path
 
-from .core import QddError, ConfigError, FileFormatError, claim_run_folder, code_version, configure_threads, load_file, save_json, versions
+from .provenance import provenance
+from .core import PORTABLE, QddError, ConfigError, FileFormatError, claim_run_folder, code_version, configure_threads, load_file, save_json, versions
 from .data import DATASETS, canonical_name, load_dataset
 from .pqc import HERMITIAN_MODES
 from .distilled import load_distilled, save_distilled
-from .distill import (COLLAPSE_FACTOR, Interrupted, accuracy_dips, run_interruptibly, STABILISED, INIT_MODES, DistillConfig, Distiller, EXTENSIBLE, FIELD_DEFAULTS, PRESETS, flag_of, model_kwargs, prepare_data, recipe)
+from .config import (STABILISED, INIT_MODES, METHOD_NAMES, LABEL_MODES, IMAGE_INITS, EMBEDDINGS, DistillConfig, EXTENSIBLE,
+                        FIELD_DEFAULTS, PRESETS, flag_of, model_kwargs, recipe)
+from .distill import Interrupted, run_interruptibly, Distiller, prepare_data
+from .watch import run_warnings
 from .evaluate import evaluate_distilled, random_real_baseline, train_full
 from .models import MODELS, make_model
 
 # %% auto #0
 __all__ = ['COUNT', 'EVERY', 'RATE', 'SEED', 'SHOWN', 'EXAMPLES', 'NOT_FOR', 'COMMANDS', 'command_line', 'parser',
-           'config_from_args', 'check_dataset', 'spike_warning', 'run_warnings', 'cmd_distill', 'cmd_evaluate',
-           'baseline_config', 'cmd_baseline', 'main']
+           'config_from_args', 'check_dataset', 'cmd_distill', 'cmd_evaluate', 'baseline_config', 'cmd_baseline',
+           'main']
 
 # %% ../nbs/12_cli.ipynb #2fd6c68a
 def command_line(argv) -> str:
@@ -41,7 +45,8 @@ EVERY = _checked(int, lambda v: v >= 0, "must be an integer >= 0")
 RATE = _checked(float, lambda v: math.isfinite(v) and v > 0, "must be a finite number > 0")
 SEED = _checked(int, lambda v: 0 <= v < 2**63, "must be an integer in [0, 2**63)")
 SHOWN = {"train_subset": "all images", "n_qubits": 6, "n_layers": 3, "hermitian": "trainable", "init": "fixed", "inner_frozen": "none",
-         "lr_cap": "none", "grad_clip": "none"}
+         "lr_cap": "none", "grad_clip": "none", "adaptive_clip": "none", "image_init": "noise for wang, real for dm and dc",
+         "train_epochs": 1000}
 
 def _default(name: str) -> str:
     "Help text for the default of config field `name`: per preset where the presets differ."
@@ -58,6 +63,7 @@ class _Version(argparse.Action):
 def _common_flags(p: argparse.ArgumentParser):
     p.add_argument("--threads", type=COUNT, help="CPU threads for this run (default: $QDD_THREADS, else 1; recorded in metrics.json)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--portable", action="store_true", help="the portable mode: the same bits on any x86 CPU, slower (one thread, baseline kernels; see qdd.provenance)")
 
 def _distill_flags(p: argparse.ArgumentParser, baseline: bool = False):
     "Flags of `DistillConfig`'s fields; `baseline` states the full-training defaults where they differ."
@@ -107,15 +113,24 @@ def parser() -> argparse.ArgumentParser:
     kw = lambda name: dict(epilog=EXAMPLES[name], formatter_class=argparse.RawDescriptionHelpFormatter)
     d = sub.add_parser("distill", help="distil a data set for a model", description="Distil a data set (Wang et al. 2018).", **kw("distill"))
     _distill_flags(d)
-    for flag, typ, what in (("--distill-lr", RATE, "initial learned lr"), ("--lr", RATE, "outer Adam lr"),
+    for flag, typ, what in (("--distill-lr", RATE, "initial learned lr"), ("--lr", RATE, "outer lr (Adam for wang, SGD for dm and dc)"),
                             ("--eval-every", EVERY, "epochs between test evaluations, 0: at the end only"),
                             ("--checkpoint-every", COUNT, "iterations between checkpoints"),
                             ("--val-size", EVERY, "real training images held out to score each evaluation"),
                             ("--inner-frozen", str, "beyond the paper: comma-separated weights the inner steps leave at w0"),
                             ("--lr-cap", RATE, "beyond the paper: upper bound on every learned lr"),
-                            ("--grad-clip", RATE, "beyond the paper: clip the outer gradient to this norm")):
+                            ("--grad-clip", RATE, "beyond the paper: clip the outer gradient to this norm"),
+                            ("--adaptive-clip", RATE, "beyond the paper: clip the outer gradient to this multiple of its running "
+                             "mean norm"),
+                            ("--train-epochs", COUNT, "dm/dc: epochs of the SGD protocol that trains a model on the set")):
         d.add_argument(flag, type=typ, help=f"{what} ({_default(flag[2:].replace('-', '_'))})")
-    d.add_argument("--stabilised", action="store_true", help="beyond the paper: add qdd.distill.STABILISED, the stabiliser "
+    for flag, choices, what in (("--method", METHOD_NAMES, "beyond the paper: distillation method (wang: the paper's; dm: "
+                                 "distribution matching; dc: gradient matching)"),
+                                ("--labels", LABEL_MODES, "beyond the paper, wang: fixed one-hot labels or learned soft labels"),
+                                ("--image-init", IMAGE_INITS, "images start as noise or as random real images"),
+                                ("--embed", EMBEDDINGS, "dm on qlenet: embed before the circuit or with its outputs")):
+        d.add_argument(flag, choices=list(choices), help=f"{what} ({_default(flag[2:].replace('-', '_'))})")
+    d.add_argument("--stabilised", action="store_true", help="beyond the paper: add qdd.config.STABILISED, the stabiliser "
                    f"chosen by validation over seeds ({' '.join(f'{flag_of(k)} {v}' for k, v in STABILISED.items())}); explicit flags win")
     d.add_argument("--n-inits", type=COUNT, default=20, help="random init: held-out inits in the final evaluation (default: 20)")
     e = sub.add_parser("evaluate", help="replay a distilled set and measure test accuracy", **kw("evaluate"))
@@ -179,40 +194,11 @@ def _claim(args, command: str, now: dict, kind=None, extensible=()):
     return claim_run_folder(args.out, command if kind is None else f"{command}:{kind}", now,
                             differs=lambda saved: _differs(saved, now, extensible), adopt=_adopt(command, now, kind, extensible))
 
-# %% ../nbs/12_cli.ipynb #13319627
-def spike_warning(spikes: list[dict] # the Distiller's outer-loss events (history["collapses"])
-                 ) -> str:
-    "One line for all outer-loss spikes of a run: how many, and the largest against its running median."
-    ratio = lambda c: c["peak"] / max(c["median"], 1e-12)
-    top = max(spikes, key=ratio)
-    return (f"the outer loss spiked {len(spikes)} time(s) above {COLLAPSE_FACTOR:g}x its running median, the largest at epoch "
-            f"{top['epoch']} (iterations {top['start']}-{top['end']}): peak {top['peak']:.3g}, {ratio(top):.0f}x "
-            f"the median {top['median']:.3g}. A spike the run recovers from is harmless; if accuracy fell with it, rerun into "
-            "another --out with a lower --lr or --distill-lr, or with --grad-clip / --lr-cap")
-
-def run_warnings(hist: dict, metrics: dict, n_classes: int) -> list:
-    "Warnings a finished distillation carries: those it recorded, outer-loss spikes, validation dips, accuracy at chance."
-    out = [str(w) for w in hist.get("warnings", [])]
-    if spikes := hist.get("collapses", []): out.append(spike_warning(spikes))  # recorded by the Distiller
-    for d in accuracy_dips(hist.get("val", []), chance=100 / n_classes):
-        out.append(f"validation accuracy fell to {d['acc']:.2f}% at epoch {d['epoch']}, {d['best_before'] - d['acc']:.0f} points "
-                   f"below its best before ({d['best_before']:.2f}%): the run collapsed there; distilled_selected.pt keeps the "
-                   "state validation selected")
-    losses = [loss for _, loss in hist.get("loss", [])]
-    if not hist.get("collapses") and losses and max(losses) > 100 * max(losses[0], 1e-12):  # runs from before collapses were recorded
-        out.append(f"the outer loss rose to {max(losses):.3g} (first epoch {losses[0]:.3g}): the run collapsed; "
-                   "rerun into another --out with a lower --lr or --distill-lr")
-    chance = 100 / n_classes
-    if metrics["test_acc"] < chance + 2 and metrics["test_acc"] <= metrics["test_acc_init"] + 1:
-        out.append(f"test accuracy {metrics['test_acc']:.2f}% is at or below chance ({chance:.0f}%) and no better than before "
-                   "training: the distilled set teaches nothing")
-    return out
-
 # %% ../nbs/12_cli.ipynb #650a599d
 def _write_metrics(out: Path, metrics: dict, argv, cfg: DistillConfig|None, threads: dict, warnings=()) -> dict:
     metrics = {**metrics, "warnings": list(warnings)}
     save_json({**metrics, "config": asdict(cfg) if cfg else metrics.get("config"), "command": command_line(argv),
-               "versions": versions(), "threads": threads}, out)
+               "versions": versions(), "threads": threads, "provenance": provenance()}, out)
     return metrics
 
 def cmd_distill(args, argv) -> dict:
@@ -283,7 +269,9 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try: args = parser().parse_args(argv)
     except SystemExit as e: return e.code  # argparse printed the usage and what is wrong (or --help / --version)
-    try: metrics = COMMANDS[args.command](args, argv)
+    try:
+        if args.portable and not PORTABLE: raise ConfigError("--portable takes effect when the command starts: run it as `qdd ... --portable`")
+        metrics = COMMANDS[args.command](args, argv)
     except Interrupted as e: print(f"qdd {args.command}: {e}", file=sys.stderr); return 130
     except KeyboardInterrupt:
         print(f"qdd {args.command}: interrupted; files already written are complete (writes are atomic): rerun the same "

@@ -4,17 +4,19 @@
 
 # %% ../nbs/00_core.ipynb #8c78715e
 from __future__ import annotations
-import contextlib, fcntl, importlib.util, json, os, random, subprocess, tempfile, time
+import contextlib, fcntl, functools, importlib.util, json, os, random, subprocess, sys, tempfile, time
 from pathlib import Path
 
 import numpy as np
+from .provenance import PortableError, enter_portable, portable_requested  # qdd/__init__ entered the mode before torch
 import torch
 
 # %% auto #0
-__all__ = ['MALLOC_SETTINGS', 'RESULT_FILES', 'QddError', 'ConfigError', 'seed_everything', 'make_generator', 'default_device',
-           'tune_malloc', 'configure_threads', 'to_device', 'data_candidates', 'data_root', 'cache_dir', 'atomic_write',
-           'save_torch', 'save_json', 'save_text', 'markdown_table', 'save_table', 'FileFormatError', 'load_file',
-           'RunFolderError', 'check_writable', 'claim_run_folder', 'code_version', 'versions']
+__all__ = ['PORTABLE', 'MALLOC_SETTINGS', 'RESULT_FILES', 'QddError', 'ConfigError', 'check_portable', 'seed_everything',
+           'make_generator', 'default_device', 'tune_malloc', 'configure_threads', 'to_device', 'data_candidates',
+           'data_root', 'cache_dir', 'atomic_write', 'save_torch', 'save_json', 'save_text', 'markdown_table',
+           'save_table', 'FileFormatError', 'load_file', 'RunFolderError', 'check_writable', 'claim_run_folder',
+           'code_version', 'versions']
 
 # %% ../nbs/00_core.ipynb #2e30c996
 class QddError(Exception):
@@ -22,6 +24,20 @@ class QddError(Exception):
 
 class ConfigError(QddError, ValueError):
     "An argument or configuration value is invalid; raised before any work starts."
+
+# %% ../nbs/00_core.ipynb #b9f4ae47
+def check_portable() -> bool:
+    "In the portable mode, verify torch started with its settings and route convolutions around oneDNN; False otherwise."
+    if not portable_requested(): return False
+    try: enter_portable()
+    except PortableError as e: raise ConfigError(str(e)) from None
+    if torch.backends.cpu.get_cpu_capability() != "DEFAULT":
+        raise ConfigError(f"the portable mode needs ATen's default kernels, but torch started with "
+                          f"{torch.backends.cpu.get_cpu_capability()}: set QDD_PORTABLE=1 before starting Python, or use --portable")
+    torch.backends.mkldnn.enabled = False
+    return True
+
+PORTABLE = check_portable()
 
 # %% ../nbs/00_core.ipynb #8fbd27ee
 def seed_everything(seed: int # the seed for python, numpy and torch (all devices)
@@ -67,12 +83,13 @@ def configure_threads(threads: int|None = None, # intra-op threads; None: $QDD_T
     env = os.environ.get("QDD_THREADS")
     if threads is None and env: threads = _parse_threads(env, "QDD_THREADS")
     threads = 1 if threads is None else _parse_threads(threads, "threads")
+    if threads != 1 and portable_requested(): raise ConfigError(f"the portable mode runs on one thread: drop --threads {threads}")
     # OpenMP reads this when its pool starts: it takes effect for child processes (the runner also sets it in each
     # run's environment), not for an OpenMP runtime already started here; with one thread there is no pool to wait
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if torch.get_num_threads() != threads: torch.set_num_threads(threads)
     return dict(threads=threads, omp_wait_policy=os.environ["OMP_WAIT_POLICY"], malloc_tuned=tune_malloc(),
-                device=str(device or default_device()))
+                device=str(device or default_device()), portable=PORTABLE)
 
 def _parse_threads(value, name) -> int:
     try: n = int(value)
@@ -236,24 +253,28 @@ def claim_run_folder(out: str|Path, # the output folder; created if missing
         yield out
 
 # %% ../nbs/00_core.ipynb #39f9b4a2
+@functools.lru_cache(maxsize=None)  # one process, one version: the code it loaded, not the checkout's later commits
 def code_version() -> str:
-    "qdd's version, with the git commit of the checkout it runs from when there is one."
+    "qdd's version with its commit: the git checkout it runs from, else the commit written into an installed copy."
     import qdd
     version, repo = qdd.__version__, Path(qdd.__file__).resolve().parent.parent
     try:
         git = lambda *a: subprocess.run(["git", "-C", str(repo), *a], capture_output=True, text=True, timeout=10)
-        sha = git("rev-parse", "--short", "HEAD")
-        if sha.returncode: return version
-        dirty = "+dirty" if git("status", "--porcelain", "--", "qdd").stdout.strip() else ""
-        return f"{version}+g{sha.stdout.strip()}{dirty}"
-    except (OSError, subprocess.SubprocessError): return version
+        top = git("rev-parse", "--show-toplevel")  # an installed copy inside some other checkout is not that checkout
+        if top.returncode == 0 and Path(top.stdout.strip()).resolve() == repo:
+            dirty = "+dirty" if git("status", "--porcelain", "--", "qdd").stdout.strip() else ""
+            return f"{version}+g{git('rev-parse', '--short', 'HEAD').stdout.strip()}{dirty}"
+    except (OSError, subprocess.SubprocessError): pass
+    try: from qdd._build import COMMIT  # written by setup.py when the package is built (see pyproject.toml)
+    except ImportError: return version
+    return f"{version}+{COMMIT}"
 
 # %% ../nbs/00_core.ipynb #e25a218d
 def versions() -> dict:
     "Versions of python and of the packages a result depends on."
     import platform, torchvision
-    out = dict(python=platform.python_version(), torch=torch.__version__, torchvision=torchvision.__version__,
-               numpy=np.__version__, qdd=code_version())
+    out = dict(python=platform.python_version(), torch=str(torch.__version__), torchvision=str(torchvision.__version__),
+               numpy=np.__version__, qdd=code_version())  # plain strings: torch's version class does not load with weights_only
     try: import pennylane; out["pennylane"] = pennylane.__version__
     except ImportError: pass
     return out

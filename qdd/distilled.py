@@ -13,11 +13,11 @@ from torch import Tensor
 from .core import QddError, FileFormatError, load_file, save_torch
 from .data import DataSet, canonical_name, show_per_class
 from .models import make_model
-from .replay import fresh_params, unroll
+from .replay import SGD_PROTOCOL, fresh_params, train_sgd, unroll
 
 # %% auto #0
-__all__ = ['DISTILLED_FORMAT', 'DistilledSetError', 'DistilledSet', 'build_model', 'replay', 'check_matches', 'save_distilled',
-           'load_distilled', 'show_distilled', 'plot_lrs']
+__all__ = ['DISTILLED_FORMAT', 'DistilledSetError', 'DistilledSet', 'build_model', 'training_of', 'replay', 'retarget',
+           'check_matches', 'save_distilled', 'load_distilled', 'show_distilled', 'plot_lrs']
 
 # %% ../nbs/05_distilled.ipynb #bd05f080
 class DistilledSetError(QddError):
@@ -27,8 +27,8 @@ class DistilledSetError(QddError):
 class DistilledSet:
     "Learned images, labels and learning rates, with the model, init, data set and config they belong to."
     images: Tensor          # (S, n, C, H, W)
-    labels: Tensor          # (S, n)
-    lrs: Tensor             # (T,) positive learning rates, T = S * passes
+    labels: Tensor          # (S, n) class indices, or (S, n, K) learned soft labels
+    lrs: Tensor             # (T,) positive learning rates, T = S * passes (zeros for sets trained by a protocol)
     model: str              # key of qdd.models.MODELS
     model_kwargs: dict      # e.g. hermitian mode
     init: str               # fixed | random
@@ -40,6 +40,8 @@ class DistilledSet:
     config: dict
     code_version: str
     history: dict = field(default_factory=dict)  # curves recorded while distilling
+    method: str = "wang"    # the method that made it (files from before methods existed: wang)
+    training: dict = field(default_factory=dict)  # how a model is trained on it (see `training_of`)
 
     @property
     def n_images(self): return self.images.shape[0] * self.images.shape[1]
@@ -60,11 +62,33 @@ def build_model(dset: DistilledSet, seed: int|None = None, torch_device=None, **
     return model.to(torch_device or "cpu")
 
 # %% ../nbs/05_distilled.ipynb #cc4a1c07
-def replay(dset: DistilledSet, model) -> dict:
-    "Weights of `model` after training from its current weights on the distilled steps."
-    images, labels = dset.images.to(next(model.parameters()).device), dset.labels.to(next(model.parameters()).device)
-    return unroll(model, fresh_params(model), images, labels, dset.lrs.to(images.device), create_graph=False)
+def training_of(dset: DistilledSet) -> dict:
+    "How a model is trained on `dset`: its recorded training, else (older files) Wang's replay with its frozen weights."
+    if dset.training: return dset.training
+    frozen = [n.strip() for n in dset.config.get("inner_frozen", "").split(",") if n.strip()]
+    return dict(kind="unroll", frozen=frozen)
 
+def replay(dset: DistilledSet, model, seed: int = 0 # seeds the protocol's shuffles and warps (sets trained by a protocol)
+          ) -> dict:
+    "Weights of `model` after training from its current weights on `dset`, as the set says (see `training_of`)."
+    device = next(model.parameters()).device
+    images, labels, spec = dset.images.to(device), dset.labels.to(device), dict(training_of(dset))
+    frozen = tuple(spec.pop("frozen", ()))
+    if spec.pop("kind") == "unroll":
+        return unroll(model, fresh_params(model), images, labels, dset.lrs.to(device), create_graph=False, frozen=frozen)
+    flat_labels = labels.flatten(0, 1)
+    return train_sgd(model, fresh_params(model), images.flatten(0, 1), flat_labels, seed=seed, frozen=frozen, **spec)
+
+# %% ../nbs/05_distilled.ipynb #a7e5f002
+def retarget(dset: DistilledSet, model: str, # a key of qdd.models.MODELS
+             model_kwargs: dict|None = None, # its make_model options (e.g. hermitian for qlenet)
+             epochs: int|None = None # epochs of the protocol (None: its default)
+            ) -> DistilledSet:
+    "`dset`'s images and labels as a set for `model`, trained from fresh inits by the field's SGD protocol."
+    training = dict(kind="sgd", **{**SGD_PROTOCOL, **({"epochs": epochs} if epochs else {})})
+    return DistilledSet(**{**asdict(dset), "model": model, "model_kwargs": model_kwargs or {}, "init": "random",
+                           "init_state": None, "training": training,
+                           "history": {**dset.history, "distilled_on": dset.model}})
 
 # %% ../nbs/05_distilled.ipynb #4b602c9f
 def check_matches(dset: DistilledSet, ds: DataSet):
@@ -88,7 +112,8 @@ def save_distilled(dset: DistilledSet, path: str|Path):
 def _check_shapes(d: DistilledSet) -> str:
     "Why the tensors of `d` cannot be a distilled set, or ''."
     if not all(isinstance(t, Tensor) for t in (d.images, d.labels, d.lrs)): return "images, labels and lrs must be tensors"
-    if d.images.ndim != 5 or d.labels.shape != d.images.shape[:2]: return f"images {tuple(d.images.shape)} and labels {tuple(d.labels.shape)} do not match"
+    if d.images.ndim != 5 or d.labels.shape[:2] != d.images.shape[:2] or d.labels.ndim not in (2, 3):
+        return f"images {tuple(d.images.shape)} and labels {tuple(d.labels.shape)} do not match"
     if d.lrs.ndim != 1 or len(d.lrs) % len(d.images): return f"{len(d.lrs)} lrs for {len(d.images)} steps"
     return ""
 
@@ -108,12 +133,12 @@ def load_distilled(path: str|Path, model: str|None = None, dataset: str|None = N
             raise DistilledSetError(f"{path} was distilled for {what} {have!r}, not {want!r}: distill a set for {want!r}")
     return dset
 
-
 # %% ../nbs/05_distilled.ipynb #412797f3
 def show_distilled(dset: DistilledSet, title: str|None = None):
     "Grid of the distilled images, one row per class, one column per step and image."
     S, n = dset.images.shape[:2]
-    x, y = dset.images.reshape(S * n, *dset.images.shape[2:]), dset.labels.reshape(-1)
+    hard = dset.labels.argmax(-1) if dset.labels.ndim == 3 else dset.labels  # soft labels: their largest class
+    x, y = dset.images.reshape(S * n, *dset.images.shape[2:]), hard.reshape(-1)
     norm = dset.normalization
     return show_per_class(x, y, dset.classes, norm["mean"], norm["std"], per_class=S * n // len(dset.classes),
                           title=title or f"{dset.model} on {dset.dataset}: {dset.n_images} distilled images")

@@ -13,9 +13,9 @@ from tqdm.auto import tqdm
 
 from .core import ConfigError, default_device
 from .data import DataSet, augment, epoch_batches, load_dataset, sample_per_class
-from .replay import accuracy, heldout_seed, replay_accuracy, stream, test_split
+from .replay import accuracy, heldout_seed, stream, test_split
 from .distilled import DistilledSet, build_model, check_matches, replay
-from .models import count_executions
+from .models import count_executions, init_model
 
 # %% auto #0
 __all__ = ['LR_GRID', 'evaluate_distilled', 'random_real_set', 'random_real_baseline', 'adam_batches', 'train_full']
@@ -45,14 +45,25 @@ def _accuracy(model, params, x, y, bar, chunk: int) -> float:
         bar.update(len(x[i:i + chunk]))
     return 100.0 * correct / max(len(x), 1)
 
+def _start(dset: DistilledSet, model, seed: int|None, device, overrides: dict):
+    "The network to train: `dset`'s model at its w0 or a held-out init, or the given module (re-initialised if `seed`)."
+    if model is None:
+        if dset.model.startswith("custom:"):
+            raise ConfigError(f"{dset.model} is a module qdd cannot rebuild: pass it as evaluate_distilled(..., model=...)")
+        return build_model(dset, seed=seed, torch_device=device, **overrides)
+    if seed is not None: init_model(model, seed)
+    elif dset.init_state is not None: model.load_state_dict(dset.init_state)
+    return model.to(device)
+
 def evaluate_distilled(dset: DistilledSet, # the set to replay
                        ds: DataSet|None = None, # its data set (default: load dset.dataset)
                        n_inits: int = 20, # random init: held-out inits to average over
                        backend: str = "torch", # "torch" or "pennylane:DEVICE" for the quantum layer
                        shots: int|None = None, # finite shots for a PennyLane device
                        max_test: int|None = None, # evaluate on the first max_test test images only
-                       device=None, progress: bool = False) -> dict:
-    "Test accuracy before and after replaying `dset`, with circuit executions, as a metrics dict."
+                       device=None, progress: bool = False,
+                       model=None) -> dict: # any torch module to train (its weights are the start; default: `dset`'s model)
+    "Test accuracy before and after training on `dset` as it says (`replay`), with circuit executions, as a metrics dict."
     seeds, overrides = _inits(dset, n_inits), _quantum_overrides(dset, backend, shots)  # bad options fail before any work
     ds = ds if ds is not None else load_dataset(dset.dataset)
     check_matches(dset, ds)
@@ -62,12 +73,12 @@ def evaluate_distilled(dset: DistilledSet, # the set to replay
     chunk = 2000 if backend == "torch" else 100  # torch: accuracy's own batch, so results do not change
     with tqdm(total=2 * len(seeds) * len(x), disable=not progress, desc=f"evaluate ({backend})", unit="img") as bar:
         for seed in seeds:
-            model = build_model(dset, seed=seed, torch_device=device, **overrides)
-            accs_init.append(_accuracy(model, None, x, y, bar, chunk))
-            before = count_executions(model)
-            params = replay(dset, model)
-            replay_exec = count_executions(model) - before
-            accs.append(_accuracy(model, params, x, y, bar, chunk))
+            net = _start(dset, model, seed, device, overrides)
+            accs_init.append(_accuracy(net, None, x, y, bar, chunk))
+            before = count_executions(net)
+            params = replay(dset, net, seed=seed or 0)
+            replay_exec = count_executions(net) - before
+            accs.append(_accuracy(net, params, x, y, bar, chunk))
     return _summary(accs, accs_init, replay_exec, time.perf_counter() - t0, dset.init, len(x))
 
 def _summary(accs, accs_init, replay_exec, seconds, init, n_test) -> dict:
@@ -75,7 +86,6 @@ def _summary(accs, accs_init, replay_exec, seconds, init, n_test) -> dict:
                replay_circuit_executions=replay_exec, eval_seconds=seconds)
     if len(accs) > 1: out.update(test_acc_std=statistics.stdev(accs), test_acc_all=accs, n_inits=len(accs))
     return out
-
 
 # %% ../nbs/07_evaluate.ipynb #8f087c6e
 LR_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
@@ -103,7 +113,7 @@ def random_real_baseline(dset_like: DistilledSet, ds: DataSet|None = None, n_ini
     def val_acc(lr):
         real = random_real_set(dset_like, ds, lr, seed)
         model = build_model(real, seed=None if real.init == "fixed" else heldout_seed(real.init_seed, 0), torch_device=device)
-        return replay_accuracy(model, real.images.to(device), real.labels.to(device), real.lrs.to(device), [(vx, vy)])[0]
+        return accuracy(model, replay(real, model), vx, vy)
     scores = {lr: val_acc(lr) for lr in lr_grid}
     best = max(scores, key=scores.get)
     out = evaluate_distilled(random_real_set(dset_like, ds, best, seed), ds, n_inits, device=device)

@@ -16,8 +16,9 @@ from .pqc import PQC, xavier_normal_
 
 # %% auto #0
 __all__ = ['PQC_OPTIONS', 'MODELS', 'lenet_flat_size', 'lenet_features', 'lenet_padding', 'weights_of', 'linear', 'conv',
-           'lenet_trunk', 'LeNet', 'QuantumLeNet', 'AlexCifarNet', 'init_weights', 'make_model', 'param_counts',
-           'trainable_params', 'functional_forward', 'count_executions', 'reset_executions']
+           'lenet_trunk', 'LeNet', 'QuantumLeNet', 'AlexCifarNet', 'init_weights', 'init_model', 'make_model',
+           'param_counts', 'trainable_params', 'functional_forward', 'live_weights', 'count_executions',
+           'reset_executions']
 
 # %% ../nbs/03_models.ipynb #4b94f0a9
 def _check_geometry(in_channels, img_size, n_classes, min_size):
@@ -163,6 +164,17 @@ def init_weights(model: nn.Module, seed: int) -> nn.Module:
         elif isinstance(m, QuantumLeNet): m.alpha.fill_(0.5)
     return model
 
+@torch.no_grad()
+def init_model(model: nn.Module, seed: int) -> nn.Module:
+    "Initialise any module from `seed`: `init_weights` for qdd's layers, uniform [0, 2 pi) for other parameters."
+    init_weights(model, seed)
+    owned = (nn.Conv2d, nn.Linear, PQC, QuantumLeNet)
+    known = {id(p) for m in model.modules() if isinstance(m, owned) for p in m.parameters(recurse=isinstance(m, PQC))}
+    generator = torch.Generator().manual_seed(int(seed) + 1)  # circuit weights of a user's layer (PennyLane's default range)
+    for p in model.parameters():
+        if id(p) not in known: p.copy_(torch.rand(p.shape, generator=generator) * 2 * torch.pi)
+    return model
+
 # %% ../nbs/03_models.ipynb #4a7a7b64
 MODELS = {"lenet": LeNet, "qlenet": QuantumLeNet, "alexcifarnet": AlexCifarNet}
 
@@ -194,12 +206,34 @@ def trainable_params(model: nn.Module) -> dict[str, Tensor]:
 def functional_forward(model: nn.Module, params: dict[str, Tensor], # name -> tensor, e.g. from `trainable_params`
                        x: Tensor) -> Tensor:
     "Logits of `model` on `x` with the given parameters in place of its own (missing ones: the model's)."
-    if not hasattr(model, "forward_with"): return torch.func.functional_call(model, params, (x,))
+    if not hasattr(model, "forward_with"): return torch.func.functional_call(live_weights(model), params, (x,))
     _check_input(x, model.in_channels, model.img_size)
     return model.forward_with({**weights_of(model), **params}, x)
 
+# %% ../nbs/03_models.ipynb #11ve0001
+class _LiveWeights(dict):
+    "A TorchLayer's `qnode_weights` that reads each weight from the module's attribute (swapped by functional_call)."
+    def __init__(self, module): super().__init__(module.qnode_weights); self.module = module
+    def __getitem__(self, name): return getattr(self.module, name)
+    def items(self): return [(k, getattr(self.module, k)) for k in self.keys()]
+    def values(self): return [getattr(self.module, k) for k in self.keys()]
+
+def _count_circuits(module, args):
+    "Forward pre-hook of a TorchLayer: one circuit execution per sample."
+    module.executions = getattr(module, "executions", 0) + (len(args[0]) if args[0].dim() > 1 else 1)
+
+def live_weights(model: nn.Module) -> nn.Module:
+    "`model`, with every PennyLane TorchLayer in it reading its weights live (see above) and counting its executions."
+    for m in model.modules():
+        if isinstance(getattr(m, "qnode_weights", None), dict) and not isinstance(m.qnode_weights, _LiveWeights):
+            m.qnode_weights, m.executions = _LiveWeights(m), 0
+            m.register_forward_pre_hook(_count_circuits)
+    return model
+
 # %% ../nbs/03_models.ipynb #9b1252d5
-def _pqcs(model: nn.Module): return [m for m in model.modules() if isinstance(m, PQC)]
+def _pqcs(model: nn.Module):
+    "The circuit layers of `model`: qdd's PQC and PennyLane TorchLayers (counted from the first time they are seen)."
+    return [m for m in live_weights(model).modules() if isinstance(m, PQC) or isinstance(getattr(m, "qnode_weights", None), _LiveWeights)]
 
 def count_executions(model: nn.Module) -> int:
     "Circuit executions so far: one per sample per forward pass through each PQC of `model` (0 for classical models)."

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .core import ConfigError, QddError, load_file
+from .provenance import run_command
 from .data import dataset_source, toy_dataset
 
 # %% auto #0
@@ -236,6 +237,7 @@ def main(argv=None) -> int:
     p.add_argument("--force", action="store_true", help="redo runs that are complete")
     p.add_argument("--epochs", help="cap the distillation epochs: N, or per data set mnist=N,cifar10=M (recorded in each run)")
     p.add_argument("--list", action="store_true", help="list the runs of the profile and exit")
+    p.add_argument("--portable", action="store_true", help="the portable mode: the same bits on any x86 CPU, slower (one thread, baseline kernels; see qdd.provenance); every run inherits it)")
     p.add_argument("--runs-dir", help="where run folders go (default runs/PROFILE)")
     p.add_argument("--results-dir", help="where tables and figures go (default results/ for paper, runs/PROFILE/results otherwise)")
     a = p.parse_args(argv)
@@ -250,4 +252,4 @@ def main(argv=None) -> int:
 
 # %% ../nbs/13_paper.ipynb #7e2dd0e9
 #| eval: false
-if __name__ == "__main__": sys.exit(main())
+if __name__ == "__main__": sys.exit(run_command("qdd.paper"))  # one-line errors, --portable

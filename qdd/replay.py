@@ -11,11 +11,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .core import ConfigError, make_generator
+from .dsa import augment_each
 from .data import DataSet
 from .models import functional_forward, trainable_params
 
 # %% auto #0
-__all__ = ['stream', 'heldout_seed', 'unroll', 'fresh_params', 'accuracy', 'test_split', 'replay_accuracy']
+__all__ = ['SGD_PROTOCOL', 'stream', 'heldout_seed', 'unroll', 'fresh_params', 'accuracy', 'test_split', 'train_sgd']
 
 # %% ../nbs/04_replay.ipynb #1e8651b7
 def stream(seed: int, purpose: str, index: int = 0) -> torch.Generator:
@@ -33,7 +34,7 @@ def heldout_seed(seed: int, k: int) -> int:
 def unroll(model, # the network; its parameters are replaced by `params` (torch.func)
            params: dict, # name -> tensor: the initial weights w0 (requiring grad)
            images: Tensor, # (S, n, C, H, W) distilled images
-           labels: Tensor, # (S, n) their labels
+           labels: Tensor, # (S, n) their labels, or (S, n, K) soft labels (learned)
            lrs: Tensor, # (T,) learning rate of each step, T = S * passes
            create_graph: bool = True, # keep the graph for differentiating through the steps
            frozen: tuple = ()): # names of weights the steps leave unchanged (a stabiliser beyond the paper)
@@ -70,11 +71,24 @@ def test_split(ds: DataSet, max_test: int|None = None, # the first max_test test
     n = len(ds.test_x) if max_test is None else min(max_test, len(ds.test_x))
     return ds.test_x[:n].to(device or "cpu"), ds.test_y[:n].to(device or "cpu")
 
-# %% ../nbs/04_replay.ipynb #7613b589
-def replay_accuracy(model, # its current weights are the start (load w0 or an init first)
-                    images: Tensor, labels: Tensor, lrs: Tensor, # the distilled steps (S, n, ...), (S, n), (T,)
-                    splits: list, # (x, y) pairs to score
-                    frozen: tuple = ()) -> list[float]:
-    "Accuracy (percent) on each split after replaying the steps from `model`'s current weights."
-    params = unroll(model, fresh_params(model), images, labels, lrs, create_graph=False, frozen=frozen)
-    return [accuracy(model, params, x, y) for x, y in splits]
+# %% ../nbs/04_replay.ipynb #5d9e0001
+SGD_PROTOCOL = dict(epochs=1000, lr=0.01, momentum=0.9, weight_decay=5e-4, batch_size=256, augment=True)
+
+def train_sgd(model, params: dict, # the start: name -> tensor (e.g. `fresh_params(model)`)
+              images: Tensor, labels: Tensor, # (N, C, H, W) and (N,) or (N, K) soft labels
+              epochs: int, lr: float, momentum: float, weight_decay: float, batch_size: int, augment: bool,
+              seed: int = 0, # seeds the shuffles and warps
+              decay: bool = True, # divide the lr by 10 after half the epochs
+              frozen: tuple = ()) -> dict:
+    "Weights after training `model` from `params` on `images` with minibatch SGD (no graph kept)."
+    params = {n: p.detach().clone().requires_grad_() for n, p in params.items()}
+    opt = torch.optim.SGD([p for n, p in params.items() if n not in frozen], lr=lr, momentum=momentum, weight_decay=weight_decay)
+    colour = images.shape[1] == 3
+    for epoch in range(epochs):
+        if decay and epoch == epochs // 2: opt.param_groups[0]["lr"] = lr / 10
+        g = stream(seed, "protocol", epoch)
+        for idx in torch.randperm(len(images), generator=g).to(images.device).split(batch_size):
+            x = augment_each(images[idx], g, colour) if augment else images[idx]
+            loss = F.cross_entropy(functional_forward(model, params, x), labels[idx])
+            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+    return params

@@ -12,7 +12,8 @@ from pathlib import Path
 from .core import atomic_write, load_file, markdown_table, save_json, save_text
 from .published import HERMITIAN_BOUND, PAPER_ACC, PAPER_NOTE
 from .pqc import HERMITIAN_MODES
-from .distill import FIELD_DEFAULTS, accuracy_dips
+from .config import FIELD_DEFAULTS
+from .watch import accuracy_dips
 from .seeds import study_table
 from .stats import ALPHA, MIN_SEEDS, fisher_exact_p
 from .tables import adjust, choices, paper_tests, stabilised_check, study_tests, tests_markdown
@@ -366,16 +367,16 @@ def tests_summary(tests: list[dict] # `qdd.tables.adjust` of every test the repo
 
 # %% ../nbs/14_report.ipynb #480f8dba
 def machine_of(record: dict) -> tuple[str, str]:
-    "(CPU instruction set, threads) a record states, 'not recorded' where it predates them."
-    m, t = record.get("machine") or {}, record.get("threads")
-    threads = m.get("threads", t.get("threads") if isinstance(t, dict) else t)
-    return str(m.get("cpu_isa", "not recorded")), "not recorded" if threads is None else str(threads)
+    "(CPU instruction set ATen used, threads) a record's provenance states, 'not recorded' where it predates them."
+    p, t = record.get("provenance") or {}, record.get("threads")
+    threads = p.get("threads", t.get("threads") if isinstance(t, dict) else t)
+    return str(p.get("aten_capability", "not recorded")), "not recorded" if threads is None else str(threads)
 
 def _machines(found: dict) -> str:
     seen = {}
     for recs in (rs for s in found.values() for rs in s.values()):
         for r in recs: seen.setdefault(machine_of(r), set()).add(str((r["seed"], r["config"])))  # a run shared by studies counts once
-    return markdown_table([{"CPU instruction set": isa, "threads": th, "records": len(n)} for (isa, th), n in sorted(seen.items())])
+    return markdown_table([{"CPU instruction set (ATen)": isa, "threads": th, "records": len(n)} for (isa, th), n in sorted(seen.items())])
 
 def portability_text(found: dict, # study -> variant -> seed records
                      example: dict|None # results/portability.json: a seed rerun elsewhere; None: none recorded

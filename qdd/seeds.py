@@ -9,16 +9,20 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .core import ConfigError, FileFormatError, code_version, load_file, save_json, save_text
+from .provenance import how_computed, one_code_version, provenance, record_version, run_command
 from .data import DataSet, dataset_source, load_dataset
-from .distill import DIP_RULE, STABILISED, DistillConfig, Distiller, DivergenceError, Interrupted, learned_lrs, load_checkpoint, load_matching, recipe, run_interruptibly
+from .config import STABILISED, DistillConfig, load_matching, recipe
+from .watch import DIP_RULE
+from .methods.wang import learned_lrs
+from .distill import Distiller, DivergenceError, Interrupted, load_checkpoint, run_interruptibly
 from .stats import (MIN_SEEDS, can_choose, choose_by_validation, common_seeds, summarise, val_dips,
                        verdict)
 
 # %% auto #0
-__all__ = ['LATE_EVALS', 'MNIST_Q', 'CIFAR_5', 'CIFAR_400', 'CIFAR_Q', 'MNIST_FOLDER', 'STUDIES', 'make_record', 'run_seed',
-           'study_configs', 'run_study', 'read_study', 'archive_records', 'restore_records', 'lr_words', 'run_state',
-           'study_status', 'replayed_alpha', 'study_replay', 'fmt_stat', 'study_table', 'seed_table', 'curves_figure',
-           'resolve_dataset', 'main', 'study_report']
+__all__ = ['LATE_EVALS', 'MNIST_Q', 'CIFAR_5', 'CIFAR_400', 'CIFAR_Q', 'MNIST_FOLDER', 'FIRST_ORDER_EVAL', 'STUDIES',
+           'make_record', 'run_seed', 'study_configs', 'run_study', 'read_study', 'archive_records', 'restore_records',
+           'lr_words', 'run_state', 'study_status', 'replayed_alpha', 'study_replay', 'fmt_stat', 'study_table',
+           'seed_table', 'curves_figure', 'resolve_dataset', 'main', 'study_report']
 
 # %% ../nbs/11_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -31,7 +35,8 @@ def make_record(d: Distiller, diverged: str|None = None) -> dict:
     return dict(config=asdict(d.cfg), seed=d.cfg.seed, final_test_acc=final, late_test_acc=statistics.fmean(late),
                 selected=d.selected_summary(), evals=evals, vals=h.get("val", []), collapses=h.get("collapses", []), dynamics=h.get("dynamics", []),
                 diverged=diverged, iterations=d.iteration, epochs_done=d.iteration / d.iters_per_epoch,
-                seconds=d.seconds, threads=d.threads, code_version=code_version())
+                seconds=d.seconds, threads=d.threads, code_version=code_version(), circuit_executions=d.executions,
+                provenance=provenance())
 
 # %% ../nbs/11_seeds.ipynb #6c6e072e
 def run_seed(cfg: DistillConfig, # one seed's configuration
@@ -57,7 +62,7 @@ def study_configs(base: dict, # recipe arguments shared by every run (dataset, p
 
 def run_study(base: dict, variants: dict, seeds, root: str|Path, ds: DataSet|None = None,
               shard: tuple = (0, 1), # (k, n): run only every n-th run, starting at k
-              log=print) -> dict[str, list[dict]]:
+              log=print, mixed_ok: bool = False) -> dict[str, list[dict]]: # mixed_ok: see `read_study`
     "Run (or read) every variant x seed into `root`; returns variant -> records of the runs that exist."
     runs = study_configs(base, variants, seeds)
     ds = ds if ds is not None else load_dataset(runs[0][1].dataset)
@@ -65,17 +70,19 @@ def run_study(base: dict, variants: dict, seeds, root: str|Path, ds: DataSet|Non
         if i % shard[1] != shard[0]: continue
         rec = run_seed(cfg, Path(root)/v/f"seed{cfg.seed}", ds)
         log(f"{v} seed {cfg.seed}: final {rec['final_test_acc']:.2f}%, validation dips {len(val_dips(rec))}, loss spikes {len(rec['collapses'])}")
-    return read_study(root, variants, seeds)
+    return read_study(root, variants, mixed_ok, seeds)
 
 def read_study(root: str|Path, variants,
+               mixed_ok: bool = False, # True: records of several code versions may share the tables (each row names its own)
                seeds=None # the seeds the study declares; None: every seed found (a folder may hold other studies' seeds)
               ) -> dict[str, list[dict]]:
-    "variant -> records found under `root` (finished runs only, of `seeds`), by seed."
+    "variant -> records found under `root` (finished runs only), by seed; refuses records of mixed code versions unless `mixed_ok`."
     out = {}
     for v in variants:
         paths = sorted((Path(root)/v).glob("seed*/record.json"), key=lambda p: int(p.parent.name[4:]))
         out[v] = [load_file(p, "seed record", f"delete {p} to rerun that seed") for p in paths
                   if seeds is None or int(p.parent.name[4:]) in seeds]
+    one_code_version([r for rs in out.values() for r in rs], mixed_ok)
     return out
 
 # %% ../nbs/11_seeds.ipynb #ef162e93
@@ -161,14 +168,14 @@ def study_table(results: dict[str, list[dict]]) -> str:
 
 def seed_table(results: dict[str, list[dict]]) -> str:
     "Markdown table of every run: variant, seed, final, late mean, selected (epoch), dips, loss spikes, epochs run."
-    rows = ["| variant | seed | final | late mean | validation-selected (epoch) | validation dips (first epoch) | outer-loss spikes (first epoch) | epochs |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = ["| variant | seed | final | late mean | validation-selected (epoch) | validation dips (first epoch) | outer-loss spikes (first epoch) | epochs | code | computed on |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for v, recs in results.items():
         for r in recs:
             sel = f"{r['selected']['test_acc']:.2f} ({r['selected']['epoch']})" if r["selected"] else "-"
             col = f"{len(r['collapses'])} ({r['collapses'][0]['epoch']})" if r["collapses"] else "0"
             dips = f"{len(d)} ({d[0]['epoch']})" if (d := val_dips(r)) else "0"
-            rows.append(f"| {v} | {r['seed']} | {r['final_test_acc']:.2f} | {r['late_test_acc']:.2f} | {sel} | {dips} | {col} | {r['epochs_done']:.0f} |")
+            rows.append(f"| {v} | {r['seed']} | {r['final_test_acc']:.2f} | {r['late_test_acc']:.2f} | {sel} | {dips} | {col} | {r['epochs_done']:.0f} | {record_version(r)} | {how_computed(r)} |")
     return "\n".join(rows) + "\n"
 
 
@@ -210,6 +217,7 @@ CIFAR_5 = dict(dataset="cifar10", val_size=5000, epochs=5, eval_every=1)  # the 
 CIFAR_400 = {**CIFAR_5, "epochs": 400, "eval_every": 10}  # the paper's budget
 CIFAR_Q = dict(model="qlenet", hermitian="trainable")  # the CIFAR-10 studies name the model in every variant
 MNIST_FOLDER = "mnist-50ep"  # the MNIST studies share one folder: a run they have in common runs once
+FIRST_ORDER_EVAL = dict(eval_inits=5, train_epochs=300)  # scored the field's way: 5 fresh inits, SGD protocol (DC's 300 epochs)
 STUDIES = {
     # which stabiliser: the quantum LeNet, 50 epochs (collapses came at epochs 20-50 in earlier runs), 3 seeds
     # (grad-clip-1+alpha-frozen was added later: the CIFAR-10 candidate of the same name, "cifar10-stabilisers" below)
@@ -222,7 +230,7 @@ STUDIES = {
     # does a non-trainable Hermitian stabilise? 5 seeds per mode, the paper's method
     "hermitian": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2, 3, 4], compare=[("fixed", "faithful"), ("pauliz", "faithful")], variants={
         "faithful": {}, "fixed": dict(hermitian="fixed"), "pauliz": dict(hermitian="pauliz")}),
-    # the same question with the chosen stabiliser (qdd.distill.STABILISED) on every mode
+    # the same question with the chosen stabiliser (qdd.config.STABILISED) on every mode
     "hermitian-stabilised": dict(folder=MNIST_FOLDER, base=MNIST_Q, seeds=[0, 1, 2, 3, 4],
                                  compare=[("fixed+grad-clip-1", "grad-clip-1"), ("pauliz+grad-clip-1", "grad-clip-1")], variants={
         "grad-clip-1": dict(grad_clip=1.0), "fixed+grad-clip-1": dict(hermitian="fixed", grad_clip=1.0),
@@ -244,7 +252,7 @@ STUDIES = {
                        compare=[("lenet-0.02", "lenet-0.001"), ("qlenet-0.02", "qlenet-0.001")],
                        variants={f"{m}-{lr}": dict(model=m, hermitian="trainable" if m == "qlenet" else None, distill_lr=lr)
                                  for m in ("lenet", "qlenet") for lr in (0.02, 0.001)}),
-    # the stabiliser MNIST chose (qdd.distill.STABILISED) on CIFAR-10's quantum LeNet at the same short budget
+    # the stabiliser MNIST chose (qdd.config.STABILISED) on CIFAR-10's quantum LeNet at the same short budget
     "cifar10-stabilised": dict(folder="cifar10-5ep", base=CIFAR_5, seeds=[0, 1, 2], compare=[("qlenet-0.02+stabilised", "qlenet-0.02")],
                                variants={"qlenet-0.02": {**CIFAR_Q, "distill_lr": 0.02}, "qlenet-0.02+stabilised": {**CIFAR_Q, "distill_lr": 0.02, **STABILISED}}),
     # Table I's MNIST quantum LeNet at the paper's 400 epochs: faithful and stabilised (evaluated every 10 epochs)
@@ -268,6 +276,22 @@ STUDIES = {
                                 choose=[["stabilised", "stabilised+lr-cap-0.5", "stabilised+alpha-frozen"]],
                                 variants={"qlenet": CIFAR_Q, "stabilised": {**CIFAR_Q, **STABILISED}, "stabilised+lr-cap-0.5": {**CIFAR_Q, **STABILISED, "lr_cap": 0.5},
                                           "stabilised+alpha-frozen": {**CIFAR_Q, **STABILISED, "inner_frozen": "alpha"}}),
+    # beyond the paper: which method holds for the quantum LeNet (MNIST, 10 images). Wang with learned soft labels at the
+    # stabilisers study's 50 epochs (its faithful runs are the baseline); DM and DC from random inits, at reduced budgets
+    # (DM 30 epochs = 630 iterations of the reference's 20,000; DC 15 epochs = 315 of 1,000: what this machine affords),
+    # each scored on 5 fresh inits by the SGD protocol; DM on LeNet makes the cross-architecture set (no circuit at all)
+    "methods": dict(folder="mnist-methods", base=dict(dataset="mnist", val_size=5000), seeds=[0, 1, 2], compare=[], variants={
+        "qlenet-wang-learned-labels": dict(model="qlenet", hermitian="trainable", labels="learned", epochs=50, eval_every=2),
+        "qlenet-dm": dict(model="qlenet", hermitian="trainable", method="dm", epochs=30, eval_every=10, **FIRST_ORDER_EVAL),
+        "qlenet-dc": dict(model="qlenet", hermitian="trainable", method="dc", epochs=15, eval_every=5, **FIRST_ORDER_EVAL),
+        "lenet-dm": dict(model="lenet", method="dm", epochs=30, eval_every=10, **FIRST_ORDER_EVAL)}),
+    # DM on the quantum LeNet at a longer budget (100 epochs = 2,100 iterations), after 30 epochs reached 74.9% on seed 0
+    "methods-long": dict(folder="mnist-methods", base=dict(dataset="mnist", val_size=5000), seeds=[0, 1, 2], compare=[], variants={
+        "qlenet-dm-100ep": dict(model="qlenet", hermitian="trainable", method="dm", epochs=100, eval_every=20, **FIRST_ORDER_EVAL)}),
+    # CIFAR-10 (100 images): DM on the quantum LeNet and on LeNet (the cross-architecture set), 30 epochs = 510 iterations
+    "methods-cifar": dict(folder="cifar10-methods", base=dict(dataset="cifar10", val_size=5000), seeds=[0, 1, 2], compare=[], variants={
+        "qlenet-dm": dict(model="qlenet", hermitian="trainable", method="dm", epochs=30, eval_every=10, **FIRST_ORDER_EVAL),
+        "lenet-dm": dict(model="lenet", method="dm", epochs=30, eval_every=10, **FIRST_ORDER_EVAL)}),
 }
 
 def resolve_dataset(base: dict) -> dict:
@@ -282,6 +306,8 @@ def main(argv=None) -> int:
     p.add_argument("--shard", default="0/1", help="K/N: every N-th run starting at K (default 0/1: all)")
     p.add_argument("--status", action="store_true", help="list every run's state (finished, running, not started) and run nothing")
     p.add_argument("--replay", action="store_true", help="list every run's alpha after replaying its checkpoint, and run nothing")
+    p.add_argument("--mixed-versions", action="store_true", help="put records of several code versions in one table (each row names its own)")
+    p.add_argument("--portable", action="store_true", help="the portable mode: the same bits on any x86 CPU, slower (one thread, baseline kernels; see qdd.provenance)")
     a = p.parse_args(argv)
     try: k, n = (int(x) for x in a.shard.split("/")); assert 0 <= k < n
     except (ValueError, AssertionError): p.error(f"--shard takes K/N with 0 <= K < N, got {a.shard!r}")
@@ -289,7 +315,7 @@ def main(argv=None) -> int:
     study = (resolve_dataset(s["base"]), s["variants"], s["seeds"], Path(a.root)/s["folder"])  # base, variants, seeds, root
     if a.status: print(study_status(*study)); return 0
     if a.replay: print(study_replay(*study)); return 0
-    try: res = run_study(*study, shard=(k, n))
+    try: res = run_study(*study, shard=(k, n), mixed_ok=a.mixed_versions)
     except Interrupted as e: print(f"qdd.seeds {a.study}: {e}", file=sys.stderr); return 130
     print(study_table(res))
     return 0
@@ -313,4 +339,4 @@ def study_report(name: str, results: dict, budget: str = "") -> str:
 
 # %% ../nbs/11_seeds.ipynb #4ae3ceef
 #| eval: false
-if __name__ == "__main__": sys.exit(main())
+if __name__ == "__main__": sys.exit(run_command("qdd.seeds"))  # one-line errors, --portable

@@ -15,7 +15,8 @@ from tqdm.auto import tqdm
 from .core import ConfigError, save_json
 from .data import DataSet
 from .pqc import HERMITIAN_MODES, hermitian_from
-from .distill import DistillConfig, Distiller, DivergenceError, load_matching, recipe, validate
+from .config import DistillConfig, load_matching, recipe, validate
+from .distill import Distiller, DivergenceError
 
 # %% auto #0
 __all__ = ['BLOWUP', 'LR_MULTIPLIERS', 'hermitian_eigenvalues', 'spread', 'LossBlowUp', 'Probe', 'StabilityRun', 'scaled',

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math, statistics
 
 from .core import ConfigError
-from .distill import DIP_POINTS, accuracy_dips
+from .watch import DIP_POINTS, accuracy_dips
 
 # %% auto #0
 __all__ = ['CHANCE', 'NEAR_CHANCE', 'ALPHA', 'MIN_SEEDS', 'val_dips', 'value_of', 'summarise', 'fisher_exact_p', 'compare',

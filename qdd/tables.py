@@ -8,7 +8,7 @@ import math, statistics
 from pathlib import Path
 
 from .core import atomic_write, load_file, markdown_table
-from .distill import FIELD_DEFAULTS, STABILISED
+from .config import STABILISED
 from .published import PUBLISHED
 from .seeds import STUDIES
 from .stats import (ALPHA, MIN_SEEDS, can_choose, choose_by_validation, compare, holm, one_sample, summarise,
@@ -163,12 +163,12 @@ def choices(found: dict, studies: dict = STUDIES) -> list[dict]:
 
 # %% ../nbs/11c_tables.ipynb #c649606d
 def stabilised_check(found: dict) -> str:
-    "A sentence saying whether `qdd.distill.STABILISED` is the stabiliser validation chose (empty before the study ran)."
+    "A sentence saying whether `qdd.config.STABILISED` is the stabiliser validation chose (empty before the study ran)."
     cands = STUDIES["stabilisers"]["choose"][0]
     if not can_choose(found.get("stabilisers", {}), cands): return ""
     best, _ = choose_by_validation(found["stabilisers"], cands)
     ok = STUDIES["stabilisers"]["variants"][best] == STABILISED
-    return (f"`--stabilised` (qdd.distill.STABILISED = {STABILISED}) {'is' if ok else 'is NOT'} the variant validation chose "
+    return (f"`--stabilised` (qdd.config.STABILISED = {STABILISED}) {'is' if ok else 'is NOT'} the variant validation chose "
             f"({best}){'' if ok else ': update STABILISED'}.")
 
 # %% ../nbs/11c_tables.ipynb #aa6687f3

@@ -19,7 +19,7 @@ from qdd.cli import main, parser, run_warnings
 from qdd.core import FileFormatError, save_json
 from qdd.data import _IDX_FILES, DataError, load_dataset
 from qdd.distilled import DistilledSetError, load_distilled
-from qdd.distill import load_matching, recipe
+from qdd.config import load_matching, recipe
 from qdd.evaluate import evaluate_distilled
 from helpers import toy_image_folder
 

@@ -121,7 +121,7 @@ def test_a_killed_process_resumes_to_the_same_images(folder, tmp_path):
 
 def test_stabilised_adds_the_chosen_stabiliser_and_explicit_flags_win():
     from qdd.cli import config_from_args, parser
-    from qdd.distill import STABILISED
+    from qdd.config import STABILISED
     base = ["distill", "--dataset", "mnist", "--model", "qlenet", "--out", "unused"]
     assert not config_from_args(parser().parse_args(base)).stabilised  # the paper's method by default
     cfg = config_from_args(parser().parse_args(base + ["--stabilised"]))
