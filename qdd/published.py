@@ -18,7 +18,8 @@ class Reference:
     source: str  # where it is printed, or how it is derived
 
     def __post_init__(self):
-        if self.kind not in ("published", "derived"): raise ValueError(f"kind is published or derived, got {self.kind!r}")
+        if self.kind not in ("published", "derived"):
+            raise ValueError(f"kind is published or derived, got {self.kind!r}")
 
     @property
     def testable(self) -> bool:
@@ -33,8 +34,8 @@ HERMITIAN_BOUND = {  # data set key -> the paper's bound on the points a non-tra
 def _fixed(key: str, trainable: Reference) -> Reference:
     "The fixed-Hermitian accuracy the bound implies: trainable minus the bound, derived."
     b = HERMITIAN_BOUND[key].value
-    return Reference(trainable.value - b, "derived", f"{trainable.value:g} minus the paper's 'up to {b:g} points' bound: "
-                     "not a published accuracy")
+    why = f"{trainable.value:g} minus the paper's 'up to {b:g} points' bound: not a published accuracy"
+    return Reference(trainable.value - b, "derived", why)
 
 _MNIST_Q = Reference(91.9, "published", "Table I")
 _CIFAR_Q = Reference(50.3, "published", "Table I")
@@ -55,5 +56,6 @@ def paper_number(key: str, # data set key: mnist or cifar10
 PAPER_ACC = {k: r.value for k, r in PUBLISHED.items()} | {("cifar10", "lenet", None): None}  # row -> percent
 PAPER_NOTE = {("mnist", "qlenet", "fixed"): "paper: at most 1.8 below trainable",  # row -> where its number comes from
               ("cifar10", "qlenet", "fixed"): "paper: at most 1.3 below trainable",
-              ("mnist", "lenet", None): "Wang et al. 2018 (93.8%)", ("cifar10", "alexcifarnet", None): "Wang et al. 2018",
+              ("mnist", "lenet", None): "Wang et al. 2018 (93.8%)",
+              ("cifar10", "alexcifarnet", None): "Wang et al. 2018",
               ("cifar10", "lenet", None): "not reported"}

@@ -360,9 +360,11 @@ def tests_summary(tests: list[dict] # `qdd.tables.adjust` of every test the repo
     "How many tests were stated, run and significant before and after Holm's correction, and which are established."
     run = [t for t in tests if t["p"] is not None]
     raw, est = [t for t in run if t["p"] < ALPHA], [t for t in run if t["verdict"] == "established"]
-    named = "; ".join(f"{t['comparison']} ({t['state']}: {t['difference']:+.2f} points, Holm p = {t['holm_p']:.3f})" for t in est)
-    return (f"The report states {len(tests)} tests; {len(run)} could be run ({len(tests) - len(run)} could not: too few complete "
-            f"seeds, or a derived number). {len(raw)} have p < {ALPHA} before correction; after Holm's correction "
+    named = "; ".join(f"{t['comparison']} ({t['state']}: {t['difference']:+.2f} points, Holm p = {t['holm_p']:.3f})"
+                      for t in est)
+    return (f"The report states {len(tests)} tests; {len(run)} could be run ({len(tests) - len(run)} could not: too "
+            f"few complete seeds, or a derived number). {len(raw)} have p < {ALPHA} before correction; after Holm's "
+            "correction "
             f"{len(est)} {'is' if len(est) == 1 else 'are'} established" + (f": {named}." if est else "."))
 
 # %% ../nbs/14_report.ipynb #480f8dba
@@ -375,8 +377,9 @@ def machine_of(record: dict) -> tuple[str, str]:
 def _machines(found: dict) -> str:
     seen = {}
     for recs in (rs for s in found.values() for rs in s.values()):
-        for r in recs: seen.setdefault(machine_of(r), set()).add(str((r["seed"], r["config"])))  # a run shared by studies counts once
-    return markdown_table([{"CPU instruction set (ATen)": isa, "threads": th, "records": len(n)} for (isa, th), n in sorted(seen.items())])
+        for r in recs: seen.setdefault(machine_of(r), set()).add(str((r["seed"], r["config"])))  # a shared run once
+    return markdown_table([{"CPU instruction set (ATen)": isa, "threads": th, "records": len(n)}
+                           for (isa, th), n in sorted(seen.items())])
 
 def portability_text(found: dict, # study -> variant -> seed records
                      example: dict|None # results/portability.json: a seed rerun elsewhere; None: none recorded
@@ -387,11 +390,12 @@ def portability_text(found: dict, # study -> variant -> seed records
     measured = "" if rec is None else (
         f"The same seed of the same code, `{example['command']}` ({example['study']}, {example['variant']}, seed "
         f"{example['seed']}), ended at {example['final_test_acc']:.2f}% on one CPU ({example['machine']}) and at "
-        f"{rec['final_test_acc']:.2f}% in its archived record, {abs(example['final_test_acc'] - rec['final_test_acc']):.2f} "
-        "points apart. ")
-    return (measured + "Floating-point rounding differs between CPU instruction sets and thread counts, and the training "
-            "amplifies it, so a given seed's number does not carry to another machine; what carries is the distribution "
-            "over seeds (the means, spreads and tests above). The one-seed section below is not portable.\n\n"
+        f"{rec['final_test_acc']:.2f}% in its archived record, "
+        f"{abs(example['final_test_acc'] - rec['final_test_acc']):.2f} points apart. ")
+    return (measured + "Floating-point rounding differs between CPU instruction sets and thread counts, and the "
+            "training amplifies it, so a given seed's number does not carry to another machine; what carries is the "
+            "distribution over seeds (the means, spreads and tests above). The one-seed section below is not "
+            "portable.\n\n"
             "Machines the seed records state (distinct runs):\n\n" + _machines(found))
 
 # %% ../nbs/14_report.ipynb #3e39a835
@@ -402,8 +406,8 @@ def study_sections(found: dict) -> str:
         recs = [r for rs in res.values() for r in rs]
         if not recs: continue
         c, seeds = recs[0]["config"], sorted({r["seed"] for r in recs})
-        out.append(f"### {name}\n\nBudget: {c['epochs']} epochs, evaluation every {c['eval_every']}, {c['val_size']} training "
-                   f"images held out for validation, seeds {seeds}, data set {Path(c['dataset']).name}.\n\n"
+        out.append(f"### {name}\n\nBudget: {c['epochs']} epochs, evaluation every {c['eval_every']}, {c['val_size']} "
+                   f"training images held out for validation, seeds {seeds}, data set {Path(c['dataset']).name}.\n\n"
                    + study_table(res).strip())
     return "\n\n".join(out) or "The seed studies have not run."
 
@@ -411,7 +415,8 @@ def study_sections(found: dict) -> str:
 BEYOND_TABLES = (("stability_divergence.md", "Stability: divergence per Hermitian mode and lr multiplier"),
                  ("stability_divergence_long.md", "Stability, 3x longer runs at the paper's lr"),
                  ("stability.md", "Stability: every run"), ("stability_long.md", "Stability, longer runs: every run"),
-                 ("cost.md", "Quantum cost: circuit executions"), ("cost_shots.md", "Finite shots against exact simulation"),
+                 ("cost.md", "Quantum cost: circuit executions"),
+                 ("cost_shots.md", "Finite shots against exact simulation"),
                  ("ablations.md", "Ablations: every run"))  # (file in results/, heading in REPORT.md)
 
 def _nested(markdown: str) -> str:
@@ -421,7 +426,8 @@ def _nested(markdown: str) -> str:
 def beyond_tables(results_dir: str|Path) -> str:
     "The stability, cost and ablation tables that exist in `results_dir`, each under its heading."
     results = Path(results_dir)
-    return "\n\n".join(f"### {t}\n\n" + _nested((results/f).read_text()) for f, t in BEYOND_TABLES if (results/f).exists())
+    return "\n\n".join(f"### {t}\n\n" + _nested((results/f).read_text())
+                       for f, t in BEYOND_TABLES if (results/f).exists())
 
 # %% ../nbs/14_report.ipynb #8f6c7d72
 def config_lines(metrics: dict) -> str:
@@ -430,11 +436,13 @@ def config_lines(metrics: dict) -> str:
     for label in dict.fromkeys(m["params"]["dataset_label"] for m in metrics.values()):
         m = next(m for m in metrics.values() if m["params"]["dataset_label"] == label); c = m["config"]
         aug = {True: "crop and flip", False: "none", None: "crop and flip for colour data (the default)"}[c["augment"]]
-        out.append(f"- {label}: {c['steps']} step(s) x {c['passes']} passes, {c['steps'] * c['ipc'] * N_CLASSES} distilled images, "
-                   f"learned lrs initialised at {c['distill_lr']:g}, outer Adam lr {c['lr']:g} multiplied by {c['decay_factor']:g} "
+        out.append(f"- {label}: {c['steps']} step(s) x {c['passes']} passes, {c['steps'] * c['ipc'] * N_CLASSES} "
+                   f"distilled images, learned lrs initialised at {c['distill_lr']:g}, outer Adam lr {c['lr']:g} "
+                   f"multiplied by {c['decay_factor']:g} "
                    f"every {c['decay_epochs']} epochs, real batch {c['batch_size']}, {c['init']} init, augmentation "
                    f"{aug}; random real images replayed at the best lr of "
-                   f"{sorted(float(k) for k in m['random_real']['lr_grid_val_acc'])} on held-back training images; full data "
+                   f"{sorted(float(k) for k in m['random_real']['lr_grid_val_acc'])} on held-back training images; "
+                   "full data "
                    f"trained for {m['full_data']['epochs']} epoch(s).")
     return "\n".join(out)
 
@@ -460,14 +468,19 @@ def report_text(profile: str, # the profile the runs belong to
     tests = adjust(paper_tests(t1) + study_tests(found))
     budgets = sorted({(r["epochs"], r["train_images"]) for r in rows}, key=lambda b: (b[0], str(b[1])))
     return report_template().substitute(
-        profile=profile, mnist_bound=f"{PAPER_HERMITIAN_COST['MNIST']:g}", cifar_bound=f"{PAPER_HERMITIAN_COST['CIFAR-10']:g}",
-        table1=seeds_table1_markdown(t1) if t1 else "The seed studies have not run.", tests_summary=tests_summary(tests),
+        profile=profile, mnist_bound=f"{PAPER_HERMITIAN_COST['MNIST']:g}",
+        cifar_bound=f"{PAPER_HERMITIAN_COST['CIFAR-10']:g}",
+        table1=seeds_table1_markdown(t1) if t1 else "The seed studies have not run.",
+        tests_summary=tests_summary(tests),
         alpha=ALPHA, min_seeds=MIN_SEEDS, tests=tests_markdown(tests), choices=markdown_table(choices(found)),
         stabilised_check=stabilised_check(found), studies=study_sections(found),
         portability=portability_text(found, load_file(ex, "portability record", "delete it") if ex.exists() else None),
         one_seed_table=table_markdown(rows), gaps=gap_lines(rows), quantum_vs_classical=quantum_vs_classical(rows),
-        unfinished="- One-seed runs not finished: " + ", ".join(missing) + " (no number is reported for them)." if missing else "",
+        unfinished=f"- One-seed runs not finished: {', '.join(missing)} (no number is reported for them)."
+        if missing else "",
         collapses=collapse_lines(rows, metrics), stability=stability_verdict(studies.get("stability")),
-        stability_long=stability_verdict(studies.get("stability-long")), ablations=ablation_lines(studies.get("ablations")),
+        stability_long=stability_verdict(studies.get("stability-long")),
+        ablations=ablation_lines(studies.get("ablations")),
         cost=cost_lines(studies.get("cost")), beyond_tables=beyond_tables(results_dir),
-        cifar_sets=", ".join(dataset_labels(metrics, "cifar10")) or "not run", budgets=budgets, config=config_lines(metrics))
+        cifar_sets=", ".join(dataset_labels(metrics, "cifar10")) or "not run", budgets=budgets,
+        config=config_lines(metrics))

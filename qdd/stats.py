@@ -29,13 +29,13 @@ def value_of(record: dict, key: str) -> float:
     return record["selected"]["test_acc"] if key == "selected" else record[key]
 
 def summarise(records: list[dict], key: str = "final_test_acc") -> dict:
-    "Mean, sample sd and per-seed values of `key` (final_test_acc, late_test_acc or selected), with how many seeds collapsed."
+    "Mean, sample sd and per-seed values of `key` (final_test_acc, late_test_acc or selected), with collapse counts."
     values = [value_of(r, key) for r in records]
     return dict(n=len(values), mean=statistics.fmean(values) if values else math.nan,
                 sd=statistics.stdev(values) if len(values) > 1 else math.nan, values=values,
                 seeds=[r["seed"] for r in records], collapsed=sum(bool(r["collapses"]) for r in records),
                 dipped=sum(bool(val_dips(r)) for r in records),
-                unstable=sum(bool(val_dips(r) or r["diverged"]) for r in records),  # a dip, or NaN before the next evaluation
+                unstable=sum(bool(val_dips(r) or r["diverged"]) for r in records),  # a dip, or NaN before an evaluation
                 near_chance=sum(r["final_test_acc"] < NEAR_CHANCE for r in records),
                 diverged=sum(bool(r["diverged"]) for r in records))
 
@@ -49,7 +49,7 @@ def _fisher(sa: dict, sb: dict, field: str) -> float:
     return fisher_exact_p(sa[field], sa["n"], sb[field], sb["n"])
 
 def compare(a: list[dict], b: list[dict], key: str = "final_test_acc") -> dict:
-    "Variant a minus variant b over their common seeds: mean difference, paired t-test p, Fisher p on loss spikes, dips and near-chance ends."
+    "a minus b over their common seeds: mean difference, paired t-test p, Fisher p on spikes, dips, near-chance ends."
     from scipy.stats import ttest_rel
     by_seed = {r["seed"]: r for r in b}
     pairs = [(value_of(r, key), value_of(by_seed[r["seed"]], key)) for r in a if r["seed"] in by_seed]
@@ -78,11 +78,13 @@ def verdict(results: dict, a: str, b: str, key: str = "final_test_acc") -> str:
     "One sentence: variant `a` against `b` over their common seeds, with the tests."
     c = compare(results[a], results[b], key)
     sig = "significant" if c["t_test_p"] < ALPHA else "not significant"
-    return (f"{a} minus {b}: {c['mean_diff']:+.2f} points (sd {c['sd_diff']:.2f} over {c['n']} paired seeds; paired t-test "
-            f"p = {c['t_test_p']:.3f}, {sig} at {ALPHA}); seeds with a validation dip {c['dipped'][0]}/{len(results[a])} vs {c['dipped'][1]}/{len(results[b])} "
-            f"(Fisher exact p = {c['dipped_p']:.2f}); seeds with an outer-loss spike {c['collapsed'][0]}/{len(results[a])} vs "
-            f"{c['collapsed'][1]}/{len(results[b])} (Fisher exact p = {c['fisher_p']:.2f}); seeds that ended near chance "
-            f"(< {NEAR_CHANCE:g}%) {c['near_chance'][0]} vs {c['near_chance'][1]} (Fisher exact p = {c['near_chance_p']:.2f})")
+    na, nb = len(results[a]), len(results[b])
+    return (f"{a} minus {b}: {c['mean_diff']:+.2f} points (sd {c['sd_diff']:.2f} over {c['n']} paired seeds; paired "
+            f"t-test p = {c['t_test_p']:.3f}, {sig} at {ALPHA}); seeds with a validation dip {c['dipped'][0]}/{na} vs "
+            f"{c['dipped'][1]}/{nb} (Fisher exact p = {c['dipped_p']:.2f}); seeds with an outer-loss spike "
+            f"{c['collapsed'][0]}/{na} vs {c['collapsed'][1]}/{nb} (Fisher exact p = {c['fisher_p']:.2f}); seeds that "
+            f"ended near chance (< {NEAR_CHANCE:g}%) {c['near_chance'][0]} vs {c['near_chance'][1]} (Fisher exact p = "
+            f"{c['near_chance_p']:.2f})")
 
 def final_val_acc(record: dict) -> float:
     "Validation accuracy of a run's final state (its last evaluation)."

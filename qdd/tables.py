@@ -65,7 +65,7 @@ def _stat(records: list[dict], key: str) -> dict:
     return {f"{key}_mean": s["mean"], f"{key}_sd": s["sd"], f"{key}_values": s["values"]}
 
 def table1_row(spec: dict, records: list[dict], budget: str) -> dict:
-    "One Table I row over seeds: final and validation-selected mean, sd and values, seeds, collapses, the paper's number."
+    "One Table I row over seeds: final and validation-selected mean, sd and values, collapses, the paper's number."
     ref = PUBLISHED.get(spec["paper"]) if spec["paper"] else None
     s = summarise(records)
     return dict(budget=budget, **{k: spec[k] for k in ("dataset", "model", "hermitian", "study", "variant")},
@@ -82,26 +82,31 @@ def table1_rows(found: dict # study -> variant -> records (`read_archive` of eve
 
 # %% ../nbs/11c_tables.ipynb #2de5cfa5
 def _cell(row: dict, key: str) -> str:
-    vals = ", ".join(f"{v:.1f}" + ("†" if s in row["incomplete"] else "") for s, v in zip(row["seeds"], row[f"{key}_values"]))
+    mark = lambda s: "†" if s in row["incomplete"] else ""
+    vals = ", ".join(f"{v:.1f}{mark(s)}" for s, v in zip(row["seeds"], row[f"{key}_values"]))
     sd = f" +- {row[f'{key}_sd']:.2f}" if row["n"] > 1 else ""
     return f"{row[f'{key}_mean']:.2f}{sd} ({vals})"
 
 def paper_cell(row: dict) -> str:
     "The paper's number of a row, marked derived where it is not printed in the paper."
-    return "-" if row["paper"] is None else f"{row['paper']:.1f}" + (" (derived)" if row["paper_kind"] == "derived" else "")
+    if row["paper"] is None: return "-"
+    return f"{row['paper']:.1f}" + (" (derived)" if row["paper_kind"] == "derived" else "")
 
 def table1_markdown(rows: list[dict]) -> str:
     "Table I over seeds as one Markdown table: a row per data set, model, Hermitian and budget."
     out = [dict(budget=r["budget"], model=r["model"], Hermitian=r["hermitian"], seeds=r["n"],
-                **{"final state: mean +- sd (each seed)": _cell(r, "final_test_acc"), "validation-selected": _cell(r, "selected"),
-                   "collapsed": f"{r['collapsed']} / {r['n']}", "diverged": f"{r['diverged']} / {r['n']}", "paper": paper_cell(r)})
+                **{"final state: mean +- sd (each seed)": _cell(r, "final_test_acc"),
+                   "validation-selected": _cell(r, "selected"), "collapsed": f"{r['collapsed']} / {r['n']}",
+                   "diverged": f"{r['diverged']} / {r['n']}", "paper": paper_cell(r)})
            for r in rows]
     return markdown_table(out)
 
 # %% ../nbs/11c_tables.ipynb #f6f1c72e
 def csv_rows(rows: list[dict]) -> list[dict]:
     "Table I rows as CSV cells: lists joined by spaces, NaN as empty."
-    cell = lambda v: " ".join(map(str, v)) if isinstance(v, list) else "" if isinstance(v, float) and math.isnan(v) else v
+    def cell(v):
+        if isinstance(v, list): return " ".join(map(str, v))
+        return "" if isinstance(v, float) and math.isnan(v) else v
     return [{k: cell(v) for k, v in r.items()} for r in rows]
 
 # %% ../nbs/11c_tables.ipynb #e2f01c13
@@ -132,7 +137,9 @@ def study_tests(found: dict, studies: dict = STUDIES) -> list[dict]:
             n = len({r["seed"] for r in res.get(a, [])} & {r["seed"] for r in res.get(b, [])})
             for key, state in (("final_test_acc", "final"), ("selected", "validation-selected")):
                 label = f"{name}: {a} minus {b}"
-                if n < MIN_SEEDS: out.append(_test(label, state, n, math.nan, math.nan, None, f"{n} common complete seed(s): a test needs {MIN_SEEDS}")); continue
+                if n < MIN_SEEDS:
+                    out.append(_test(label, state, n, math.nan, math.nan, None,
+                                     f"{n} common complete seed(s): a test needs {MIN_SEEDS}")); continue
                 c = compare(res[a], res[b], key)
                 out.append(_test(label, state, c["n"], c["mean_diff"], c["sd_diff"], c["t_test_p"]))
     return out
@@ -150,14 +157,16 @@ def _num(v, spec=".2f") -> str:
 
 def tests_markdown(tests: list[dict]) -> str:
     "The adjusted tests as a Markdown table: comparison, state, difference, sd, n, p, Holm-adjusted p, verdict."
-    return markdown_table([{"comparison": t["comparison"], "state": t["state"], "difference": _num(t["difference"], "+.2f"),
-                            "sd": _num(t["sd"]), "n": t["n"], "p": _num(t["p"], ".3f"), "Holm p": _num(t["holm_p"], ".3f"),
-                            "verdict": t["verdict"]} for t in tests])
+    return markdown_table([{"comparison": t["comparison"], "state": t["state"],
+                            "difference": _num(t["difference"], "+.2f"), "sd": _num(t["sd"]), "n": t["n"],
+                            "p": _num(t["p"], ".3f"), "Holm p": _num(t["holm_p"], ".3f"), "verdict": t["verdict"]}
+                           for t in tests])
 
 # %% ../nbs/11c_tables.ipynb #5e0b838f
 def choices(found: dict, studies: dict = STUDIES) -> list[dict]:
     "Every validation choice the studies declare and can make: study, candidates, the chosen one and each score."
-    return [dict(study=name, chosen=best, **{"mean final validation accuracy": ", ".join(f"{v} {x:.2f}%" for v, x in sc.items())})
+    scores = lambda sc: ", ".join(f"{v} {x:.2f}%" for v, x in sc.items())
+    return [dict(study=name, chosen=best, **{"mean final validation accuracy": scores(sc)})
             for name, s in studies.items() for cands in s.get("choose", [])
             if can_choose(found.get(name, {}), cands) for best, sc in [choose_by_validation(found[name], cands)]]
 
@@ -168,8 +177,8 @@ def stabilised_check(found: dict) -> str:
     if not can_choose(found.get("stabilisers", {}), cands): return ""
     best, _ = choose_by_validation(found["stabilisers"], cands)
     ok = STUDIES["stabilisers"]["variants"][best] == STABILISED
-    return (f"`--stabilised` (qdd.config.STABILISED = {STABILISED}) {'is' if ok else 'is NOT'} the variant validation chose "
-            f"({best}){'' if ok else ': update STABILISED'}.")
+    return (f"`--stabilised` (qdd.config.STABILISED = {STABILISED}) {'is' if ok else 'is NOT'} the variant validation "
+            f"chose ({best}){'' if ok else ': update STABILISED'}.")
 
 # %% ../nbs/11c_tables.ipynb #aa6687f3
 def table1_figure(rows: list[dict], # `table1_rows`
@@ -192,11 +201,13 @@ def table1_figure(rows: list[dict], # `table1_rows`
 def _panel_row(ax, i: int, r: dict):
     "One row of the figure: seeds as dots, mean +- sd as a bar, the paper's number as a line."
     label = lambda s: s if i == 0 else None
-    ax.scatter([i - 0.08] * r["n"], r["final_test_acc_values"], color="C0", s=18, zorder=3, label=label("final state (each seed)"))
+    ax.scatter([i - 0.08] * r["n"], r["final_test_acc_values"], color="C0", s=18, zorder=3,
+               label=label("final state (each seed)"))
     ax.scatter([i + 0.08] * r["n"], r["selected_values"], facecolors="none", edgecolors="C1", s=18, zorder=3,
                label=label("validation-selected"))
-    if r["n"] > 1: ax.errorbar(i - 0.22, r["final_test_acc_mean"], r["final_test_acc_sd"], fmt="s", color="C0", ms=4, capsize=3,
-                               label=label("mean +- sd (final)"))
+    if r["n"] > 1: ax.errorbar(i - 0.22, r["final_test_acc_mean"], r["final_test_acc_sd"], fmt="s", color="C0", ms=4,
+                               capsize=3, label=label("mean +- sd (final)"))
     if r["paper"] is not None:
         ls, what = ("-", "paper, published") if r["paper_kind"] == "published" else ("--", "paper, derived")
-        ax.hlines(r["paper"], i - 0.35, i + 0.35, colors="k", linestyles=ls, label=what if i == 0 or ls == "--" else None)
+        ax.hlines(r["paper"], i - 0.35, i + 0.35, colors="k", linestyles=ls,
+                  label=what if i == 0 or ls == "--" else None)
