@@ -114,7 +114,7 @@ def table_markdown(rows: list[dict], columns: list = MD_COLUMNS) -> str:
 
 def table1_text(profile: str, rows: list[dict]) -> str:
     "The content of table1.md."
-    return (f"# Table I ({profile} profile)\n\nAccuracy in percent on the full test set after training only on the "
+    return (f"# Table I, one seed ({profile} profile)\n\nAccuracy in percent on the full test set after training only on the "
             f"distilled images.\n\n{table_markdown(rows)}\n")
 
 def write_csv(rows: list[dict], path: str|Path):
