@@ -503,6 +503,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                             'qdd.tables._stat': ('tables.html#_stat', 'qdd/tables.py'),
                             'qdd.tables._test': ('tables.html#_test', 'qdd/tables.py'),
                             'qdd.tables.adjust': ('tables.html#adjust', 'qdd/tables.py'),
+                            'qdd.tables.budget_line': ('tables.html#budget_line', 'qdd/tables.py'),
                             'qdd.tables.choices': ('tables.html#choices', 'qdd/tables.py'),
                             'qdd.tables.complete': ('tables.html#complete', 'qdd/tables.py'),
                             'qdd.tables.csv_rows': ('tables.html#csv_rows', 'qdd/tables.py'),

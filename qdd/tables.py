@@ -10,14 +10,14 @@ from pathlib import Path
 from .core import atomic_write, load_file, markdown_table
 from .config import STABILISED
 from .published import PUBLISHED
-from .seeds import STUDIES
+from .seeds import STUDIES, resolve_dataset
 from .stats import (ALPHA, MIN_SEEDS, can_choose, choose_by_validation, compare, holm, one_sample, summarise,
                        value_of)
 
 # %% auto #0
-__all__ = ['STABILISED_NAME', 'TABLE1', 'PAPER_BUDGET', 'read_archive', 'complete', 'table1_row', 'table1_rows', 'paper_cell',
-           'table1_markdown', 'csv_rows', 'paper_tests', 'study_tests', 'adjust', 'tests_markdown', 'choices',
-           'stabilised_check', 'table1_figure']
+__all__ = ['STABILISED_NAME', 'TABLE1', 'PAPER_BUDGET', 'read_archive', 'complete', 'budget_line', 'table1_row', 'table1_rows',
+           'paper_cell', 'table1_markdown', 'csv_rows', 'paper_tests', 'study_tests', 'adjust', 'tests_markdown',
+           'choices', 'stabilised_check', 'table1_figure']
 
 # %% ../nbs/11c_tables.ipynb #3931da27
 def read_archive(archive: str|Path, # results/seeds: <folder>/<variant>/seed<k>.json
@@ -31,6 +31,21 @@ def read_archive(archive: str|Path, # results/seeds: <folder>/<variant>/seed<k>.
 def complete(records: list[dict]) -> list[dict]:
     "The records that ran their whole budget without diverging."
     return [r for r in records if not r["diverged"] and r["epochs_done"] >= r["config"]["epochs"]]
+
+# %% ../nbs/11c_tables.ipynb #6e8dc528
+def budget_line(name: str, # a study of `qdd.seeds.STUDIES`
+                results: dict, # its variant -> records
+                budget: dict|None = None, # overrides of the study's base (a smoke budget); None: the study's own
+                seeds=None # the seeds run (None: the study's declared seeds)
+               ) -> str:
+    "The budget of study `name` in one line, with the finished seeds per variant when some are missing."
+    b, want = resolve_dataset({**STUDIES[name]["base"], **(budget or {})}), seeds or STUDIES[name]["seeds"]
+    done = {v: len(rs) for v, rs in results.items()}
+    partial = "" if all(n == len(want) for n in done.values()) else (
+        f" **Partial: finished seeds per variant {done} of {len(want)}; the rest had not finished when this report "
+        "was made.**")
+    return (f"Budget: {b.get('epochs')} epochs, evaluation every {b.get('eval_every')}, {b.get('val_size')} training "
+            f"images held out for validation, seeds {want}, data set {b['dataset'].split('/')[-1]}.{partial}\n")
 
 # %% ../nbs/11c_tables.ipynb #ab399b63
 def _row(dataset, model, hermitian, study, variant, paper=None):
