@@ -208,16 +208,23 @@ def table1_figure(rows: list[dict], # `table1_rows`
         for i, r in enumerate(rs): _panel_row(ax, i, r)
         ax.set_xticks(range(len(rs)), [f"{r['model']}\n{r['hermitian'].split(' (')[0]}" for r in rs], fontsize=7)
         ax.set_title(budget, fontsize=9); ax.set_ylabel("test accuracy (%)"); ax.set_ylim(0, 100)
-    axes[0][0].legend(fontsize=7, loc="lower left"); fig.tight_layout()
+    for ax in axes[0]:
+        handles = dict(zip(*reversed(ax.get_legend_handles_labels())))  # one entry per label
+        ax.legend(handles.values(), handles.keys(), fontsize=7, loc="lower left")
+    fig.tight_layout()
     if path is not None:
         with atomic_write(path) as f: fig.savefig(f, format="png", dpi=120)
     return fig
 
 def _panel_row(ax, i: int, r: dict):
-    "One row of the figure: seeds as dots, mean +- sd as a bar, the paper's number as a line."
-    label = lambda s: s if i == 0 else None
-    ax.scatter([i - 0.08] * r["n"], r["final_test_acc_values"], color="C0", s=18, zorder=3,
+    "One row of the figure: each seed a dot (a diverged one a cross), mean +- sd, the paper's number as a line."
+    label = lambda s: s
+    done = [k not in r["incomplete"] for k in r["seeds"]]
+    pick = lambda key, keep: [v for v, d in zip(r[f"{key}_values"], done) if d == keep]
+    ax.scatter([i - 0.08] * sum(done), pick("final_test_acc", True), color="C0", s=18, zorder=3,
                label=label("final state (each seed)"))
+    if not all(done): ax.scatter([i - 0.08] * (r["n"] - sum(done)), pick("final_test_acc", False), color="C3",
+                                 marker="x", s=24, zorder=3, label="diverged before its budget")
     ax.scatter([i + 0.08] * r["n"], r["selected_values"], facecolors="none", edgecolors="C1", s=18, zorder=3,
                label=label("validation-selected"))
     if r["n"] > 1: ax.errorbar(i - 0.22, r["final_test_acc_mean"], r["final_test_acc_sd"], fmt="s", color="C0", ms=4,
@@ -225,4 +232,4 @@ def _panel_row(ax, i: int, r: dict):
     if r["paper"] is not None:
         ls, what = ("-", "paper, published") if r["paper_kind"] == "published" else ("--", "paper, derived")
         ax.hlines(r["paper"], i - 0.35, i + 0.35, colors="k", linestyles=ls,
-                  label=what if i == 0 or ls == "--" else None)
+                  label=what)
