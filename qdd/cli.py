@@ -12,7 +12,7 @@ from .provenance import provenance
 from .core import PORTABLE, QddError, ConfigError, FileFormatError, claim_run_folder, code_version, configure_threads, load_file, save_json, versions
 from .data import DATASETS, canonical_name, load_dataset
 from .pqc import HERMITIAN_MODES
-from .distilled import load_distilled, save_distilled
+from .distilled import load_distilled, retarget, save_distilled
 from .config import (STABILISED, INIT_MODES, METHOD_NAMES, LABEL_MODES, IMAGE_INITS, EMBEDDINGS, DistillConfig, EXTENSIBLE,
                         FIELD_DEFAULTS, PRESETS, flag_of, model_kwargs, recipe)
 from .distill import Interrupted, run_interruptibly, Distiller, prepare_data
@@ -94,11 +94,14 @@ EXAMPLES = {
   qdd distill --dataset mnist --model lenet --epochs 2 --out runs/first      # about a minute on one CPU core
   qdd distill --dataset mnist --model qlenet --epochs 20 --out runs/mnist-q   # the quantum LeNet, 20 of the paper's 400 epochs
   qdd distill --dataset imagefolder:data/cifar10-jpeg --model lenet --epochs 5 --out runs/cifar
+  qdd distill --dataset mnist --model qlenet --method dm --epochs 30 --out runs/mnist-q-dm   # distribution matching
+  qdd distill --dataset mnist --model qlenet --labels learned --epochs 50 --out runs/mnist-q-soft  # learned soft labels
 Rerunning a command resumes from OUT/checkpoint.pt (Ctrl-C saves one); a larger --epochs extends a finished run.""",
     "evaluate": """examples:
   qdd evaluate runs/mnist-q                                        # torch engine, the whole test set
   qdd evaluate runs/mnist-q --backend pennylane:lightning.qubit    # the same circuit on a PennyLane device
-  qdd evaluate runs/mnist-q --backend pennylane:default.qubit --shots 1000 --max-test 500""",
+  qdd evaluate runs/mnist-q --backend pennylane:default.qubit --shots 1000 --max-test 500
+  qdd evaluate runs/mnist-lenet --on-model qlenet --n-inits 5   # a LeNet-distilled set trains the quantum LeNet""",
     "baseline": """examples:
   qdd baseline --dataset mnist --model lenet --kind random --out runs/mnist-random   # random real images, same replay
   qdd baseline --dataset mnist --model lenet --kind full --epochs 5 --out runs/mnist-full""",
@@ -139,6 +142,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--shots", type=COUNT, help="finite shots on a PennyLane device (default: exact expectations)")
     e.add_argument("--n-inits", type=COUNT, default=20, help="random init: held-out inits (default: 20)")
     e.add_argument("--max-test", type=COUNT, help="evaluate on the first N test images only (default: all)")
+    e.add_argument("--on-model", choices=list(MODELS), help="cross-architecture: train this model on the set's images and "
+                   "labels from fresh inits by the field's SGD protocol (default: the model it was distilled for)")
+    e.add_argument("--train-epochs", type=COUNT, help="--on-model: epochs of the SGD protocol (default: 1000)")
     _common_flags(e)
     b = sub.add_parser("baseline", help="random real images or full-data training, under the same protocol", **kw("baseline"))
     _distill_flags(b, baseline=True)
@@ -222,12 +228,14 @@ def cmd_distill(args, argv) -> dict:
 def cmd_evaluate(args, argv) -> dict:
     "qdd evaluate: replay DIR/distilled.pt and write its metrics beside it."
     dset, folder = load_distilled(args.dir), args.dir if args.dir.is_dir() else args.dir.parent  # DIR or DIR/distilled.pt
+    if args.on_model:  # cross-architecture: the set's images and labels, the field's protocol, fresh inits of another model
+        dset = retarget(dset, args.on_model, dict(hermitian="trainable") if args.on_model == "qlenet" else {}, args.train_epochs)
     threads = configure_threads(args.threads)
     with claim_run_folder(folder, None, flag="DIR"):  # lock only: no distillation may rewrite the set meanwhile
         t0 = time.perf_counter()
         metrics = evaluate_distilled(dset, None, n_inits=args.n_inits, backend=args.backend, shots=args.shots,
                                      max_test=args.max_test, progress=not args.no_progress)
-        tag = args.backend.replace(":", "_") + (f"_shots{args.shots}" if args.shots else "")
+        tag = args.backend.replace(":", "_") + (f"_shots{args.shots}" if args.shots else "") + (f"_on_{args.on_model}" if args.on_model else "")
         metrics = {**metrics, "seconds": time.perf_counter() - t0, "backend": args.backend, "shots": args.shots, "config": dset.config}
         return _write_metrics(folder/f"metrics_{tag}.json", metrics, argv, None, threads)
 

@@ -17,8 +17,8 @@ from .provenance import provenance
 from .stats import holm, summarise
 
 # %% auto #0
-__all__ = ['COLUMNS', 'cross_score', 'executions_per_iteration', 'distill_cost', 'method_row', 'against', 'recommend',
-           'methods_figure']
+__all__ = ['COLUMNS', 'QNET', 'ROWS', 'cross_score', 'archive_cross', 'restore_cross', 'executions_per_iteration', 'distill_cost',
+           'method_row', 'source_records', 'collect_rows', 'against', 'recommend', 'methods_figure']
 
 # %% ../nbs/11m_method_study.ipynb #3e7d0004
 def cross_score(cfg: DistillConfig, # the configuration the run in `folder` was made with
@@ -35,6 +35,21 @@ def cross_score(cfg: DistillConfig, # the configuration the run in `folder` was 
                replay_circuit_executions=m["replay_circuit_executions"], provenance=provenance())
     save_json(out, path)
     return out
+
+# %% ../nbs/11m_method_study.ipynb #3e7d0010
+def archive_cross(root: str|Path, archive: str|Path) -> int:
+    "Copy every cross score under `root` (<variant>/seed<k>/on-<model>.json) to `archive`/<variant>/seed<k>.on-<model>.json."
+    paths = sorted(Path(root).glob("*/seed*/on-*.json"))
+    for p in paths: save_json(load_file(p, "cross score", f"delete {p}"), Path(archive)/p.parent.parent.name/f"{p.parent.name}.{p.name}")
+    return len(paths)
+
+def restore_cross(archive: str|Path, root: str|Path) -> int:
+    "Put archived cross scores back beside their runs under `root` where none is; returns how many."
+    n = 0
+    for p in sorted(Path(archive).glob("*/seed*.on-*.json")):
+        seed, name = p.name.split(".", 1)
+        if not (target := Path(root)/p.parent.name/seed/name).exists(): save_json(load_file(p, "cross score", f"delete {p}"), target); n += 1
+    return n
 
 # %% ../nbs/11m_method_study.ipynb #3e7d0006
 def executions_per_iteration(cfg: DistillConfig, shape: tuple = (1, 28)) -> int:
@@ -70,6 +85,53 @@ def method_row(dataset: str, model: str, method: str, distilled_on: str, images:
                 values=[round(v, 2) for v in values],
                 selected_mean=statistics.fmean(selected) if len(selected) == len(values) else None,
                 collapsed=None if s is None else s["unstable"], cpu_seconds=cost[0], circuit_executions=cost[1])
+
+# %% ../nbs/11m_method_study.ipynb #3e7d0012
+QNET = dict(hermitian="trainable")
+ROWS = [  # (dataset, model, method, distilled_on, images, source)
+    ("MNIST", "qlenet", "faithful", "qlenet", 10, ("archive", "mnist-400ep", "faithful")),
+    ("MNIST", "qlenet", "faithful", "qlenet", 10, ("archive", "mnist-50ep", "faithful")),
+    ("MNIST", "qlenet", "wang + learned labels", "qlenet", 10, ("study", "methods", "qlenet-wang-learned-labels")),
+    ("MNIST", "qlenet", "dm", "qlenet", 10, ("study", "methods", "qlenet-dm")),
+    ("MNIST", "qlenet", "dm", "qlenet", 10, ("study", "methods-long", "qlenet-dm-100ep")),
+    ("MNIST", "qlenet", "dc", "qlenet", 10, ("study", "methods", "qlenet-dc")),
+    ("MNIST", "qlenet", "dm", "lenet", 10, ("cross", "methods", "lenet-dm", "qlenet")),
+    ("MNIST", "lenet", "faithful", "lenet", 10, ("archive", "mnist-400ep", "lenet")),
+    ("MNIST", "lenet", "dm", "lenet", 10, ("study", "methods", "lenet-dm")),
+    ("MNIST", "lenet", "dm", "qlenet", 10, ("cross", "methods", "qlenet-dm", "lenet")),
+    ("CIFAR-10", "qlenet", "faithful", "qlenet", 100, ("archive", "cifar10-400ep", "qlenet")),
+    ("CIFAR-10", "qlenet", "dm", "qlenet", 100, ("study", "methods-cifar", "qlenet-dm")),
+    ("CIFAR-10", "qlenet", "dm", "lenet", 100, ("cross", "methods-cifar", "lenet-dm", "qlenet")),
+    ("CIFAR-10", "lenet", "faithful", "lenet", 100, ("archive", "cifar10-400ep", "lenet")),
+    ("CIFAR-10", "lenet", "dm", "lenet", 100, ("study", "methods-cifar", "lenet-dm")),
+]
+
+def source_records(source: tuple, found: dict, # study -> variant -> records (as the seed studies return them)
+                   archive: Path, seeds) -> list[dict]:
+    "The records of a row's own runs: from the studies found, or the archive (seeds in `seeds` only)."
+    if source[0] == "study": return found.get(source[1], {}).get(source[2], [])
+    paths = sorted((Path(archive)/source[1]/source[2]).glob("seed*.json"), key=lambda p: int(p.stem[4:]))
+    return [r for r in (load_file(p, "seed record", f"delete {p}") for p in paths if p.stem[4:].isdigit()) if r["seed"] in seeds]
+
+def collect_rows(found: dict, archive: str|Path, # the archived seed records (results/seeds)
+                 runs: str|Path, # the seed studies' run folders (runs_dir/seeds)
+                 folders: dict, # study -> its folder
+                 datasets, # callable: dataset name of a config -> DataSet (for cross scores)
+                 seeds=(0, 1, 2)) -> list[dict]:
+    "The methods table: one row per entry of `ROWS` that has finished seeds."
+    rows = []
+    for dataset, model, method, distilled_on, images, source in ROWS:
+        if source[0] == "cross":
+            own = found.get(source[1], {}).get(source[2], [])
+            recs = [cross_score(DistillConfig(**r["config"]), Path(runs)/folders[source[1]]/source[2]/f"seed{r['seed']}", model,
+                                QNET if model == "qlenet" else {}, datasets(r["config"]["dataset"])) | {"config": r["config"]}
+                    for r in own]
+        else: own = recs = source_records(source, found, Path(archive), seeds)
+        if not recs: continue
+        shape = (1, 28) if dataset == "MNIST" else (3, 32)
+        budget = f"{recs[0]['config']['epochs']} epochs"
+        rows.append(method_row(dataset, model, method, distilled_on, images, budget, recs, distill_cost(own, shape)))
+    return rows
 
 # %% ../nbs/11m_method_study.ipynb #3e7d000a
 def against(rows: list[dict], baseline: dict) -> list[dict]:

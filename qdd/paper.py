@@ -76,7 +76,7 @@ def distill_runs(profile: str, epochs: str|int|None = None, root=None) -> list[R
 
 # %% ../nbs/13_paper.ipynb #ffb2dfb6
 BEYOND = {
-    "smoke": dict(stability={}, ablations={}, seeds={}, cost=dict(distilled_run="mnist-qlenet-trainable")),
+    "smoke": dict(stability={}, ablations={}, seeds={}, methods={}, cost=dict(distilled_run="mnist-qlenet-trainable")),
     "paper": dict(
         # stability: ~470 outer iterations per MNIST run (2 epochs of 234 at batch 256), 60 per CIFAR-10 run (a 5,120
         # image subset, 3 epochs): 45 runs per data set at ~0.07 s / ~0.5 s an iteration on one core
@@ -89,6 +89,8 @@ BEYOND = {
                        cifar_epochs=1, cifar_train_subset=None, n_inits=20),
         # every claim over seeds: the studies of qdd.seeds.STUDIES at their own budgets (about 42 CPU-hours in all, 27 of them CIFAR-10 at 400 epochs)
         seeds=dict(budget={}, seeds=None, run_missing=True),
+        # beyond the paper: the methods studies (learned labels, DM, DC, cross-architecture), about 3 CPU-hours
+        methods=dict(budget={}, seeds=None, run_missing=True),
         cost=dict(distilled_run="mnist-qlenet-trainable", full_train_subset=None, full_epochs=1, eval_every=25,
                   max_test=2000, shot_test=500, shot_replay_on_device=True)),
 }

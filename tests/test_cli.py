@@ -161,3 +161,18 @@ def test_seed_study_replay_reads_checkpoints_only(tmp_path, capsys):
     assert len(damaged) == 1 and ": unusable: " in damaged[0]  # says so instead of failing
     assert sum(line.endswith(": no checkpoint") for line in lines) == len(lines) - 1
     assert (tmp_path/"mnist-50ep"/"faithful"/"seed1"/"checkpoint.pt").read_text() == "not a checkpoint"  # nothing written
+
+
+def test_methods_and_cross_architecture_from_the_command_line(folder, tmp_path):
+    "--method dm distils for random inits (5 fresh inits in the final score); --on-model trains another model on the set."
+    run = tmp_path / "dm"
+    assert main(["distill", "--dataset", folder, "--model", "lenet", "--method", "dm", "--epochs", "2", "--batch-size", "60",
+                 "--train-epochs", "5", "--n-inits", "5", "--out", str(run), "--no-progress"]) == 0
+    m = metrics_of(run / "metrics.json")
+    assert m["config"]["method"] == "dm" and m["n_inits"] == 5 and m["circuit_executions"] == 0
+    assert main(["evaluate", str(run), "--on-model", "qlenet", "--n-inits", "3", "--train-epochs", "5", "--no-progress"]) == 0
+    moved = metrics_of(run / "metrics_torch_on_qlenet.json")
+    assert moved["n_inits"] == 3 and moved["replay_circuit_executions"] > 0
+    assert main(["distill", "--dataset", folder, "--model", "qlenet", "--labels", "learned", *SMALL, "--out", str(tmp_path / "soft"),
+                 "--no-progress"]) == 0
+    assert metrics_of(tmp_path / "soft" / "metrics.json")["config"]["labels"] == "learned"

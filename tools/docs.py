@@ -14,7 +14,8 @@ PAPER_OUTPUTS = {  # paper notebook -> the results it writes (globs under result
     "figure1": ["figures/fig1_*.png"], "distill": ["table1.md", "figures/*-*_curves.png"],
     "report": ["table1_seeds.md", "figures/table1_seeds.png", "figures/curves_all.png"],
     "seeds": ["figures/seeds_*.png"], "stability": ["stability_divergence.md", "figures/stability_*.png"],
-    "cost": ["cost.md", "cost_shots.md", "figures/cost_*.png"], "ablations": ["ablations.md", "figures/ablations.png"]}
+    "cost": ["cost.md", "cost_shots.md", "figures/cost_*.png"], "ablations": ["ablations.md", "figures/ablations.png"],
+    "methods": ["methods.md", "figures/methods.png"]}
 
 
 def md_cell(text): return {"cell_type": "markdown", "metadata": {}, "source": text}
