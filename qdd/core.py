@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #8c78715e
 from __future__ import annotations
-import contextlib, fcntl, functools, json, os, random, subprocess, sys, tempfile, time
+import contextlib, fcntl, functools, importlib.util, json, os, random, subprocess, sys, tempfile, time
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +14,10 @@ import torch
 
 # %% auto #0
 __all__ = ['PORTABLE', 'MALLOC_SETTINGS', 'RESULT_FILES', 'QddError', 'ConfigError', 'check_portable', 'seed_everything',
-           'make_generator', 'default_device', 'tune_malloc', 'configure_threads', 'to_device', 'data_root',
-           'cache_dir', 'atomic_write', 'save_torch', 'save_json', 'save_text', 'markdown_table', 'save_table',
-           'FileFormatError', 'load_file', 'RunFolderError', 'check_writable', 'claim_run_folder', 'code_version',
-           'versions']
+           'make_generator', 'default_device', 'tune_malloc', 'configure_threads', 'to_device', 'data_candidates',
+           'data_root', 'cache_dir', 'atomic_write', 'save_torch', 'save_json', 'save_text', 'markdown_table',
+           'save_table', 'FileFormatError', 'load_file', 'RunFolderError', 'check_writable', 'claim_run_folder',
+           'code_version', 'versions']
 
 # %% ../nbs/00_core.ipynb #2e30c996
 class QddError(Exception):
@@ -109,10 +109,16 @@ def to_device(t: torch.Tensor, device) -> torch.Tensor:
     return t.pin_memory().to(device, non_blocking=True)
 
 # %% ../nbs/00_core.ipynb #0ad61077
+def data_candidates() -> list[Path]:
+    "Where the data root is looked for without `$QDD_DATA`: ./data, the checkout's data/, then ../shared/data beside it."
+    checkout = Path(importlib.util.find_spec("qdd").origin).resolve().parent.parent  # a checkout or an editable install
+    return [Path("data"), checkout/"data", checkout.parent/"shared"/"data"]
+
 def data_root(root: str|Path|None = None # explicit root; overrides `$QDD_DATA`
              ) -> Path:
-    "Folder the data sets live in: `root`, else `$QDD_DATA`, else `./data`."
-    return Path(root if root is not None else os.environ.get("QDD_DATA", "data")).expanduser()
+    "Folder the data sets live in: `root`, else `$QDD_DATA`, else the first of `data_candidates` that exists, else ./data."
+    if root is not None or "QDD_DATA" in os.environ: return Path(root if root is not None else os.environ["QDD_DATA"]).expanduser()
+    return next((p for p in data_candidates() if p.is_dir()), Path("data"))
 
 def cache_dir() -> Path:
     "Folder for qdd's caches: `$QDD_CACHE`, else `~/.cache/qdd`; created on demand, checked to be a folder."
@@ -122,7 +128,6 @@ def cache_dir() -> Path:
         raise ConfigError(f"QDD_CACHE={path} cannot be used as the cache folder ({e.strerror}): point QDD_CACHE at a "
                           "writable folder, or unset it for ~/.cache/qdd") from None
     return path
-
 
 # %% ../nbs/00_core.ipynb #dc4a8fd7
 def _umask():

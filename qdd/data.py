@@ -73,7 +73,8 @@ _IDX_MD5 = {"MNIST": {"train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031a
 
 def _missing_message(what, folder, files, root):
     return (f"{what} not found: expected {', '.join(files)} in {folder}. Put the files there, point $QDD_DATA "
-            f"(now {root}) at the folder that holds them, or pass download=True to fetch them.")
+            f"(now {root}) at the folder that holds them, or fetch them with --download (qdd) or download=True "
+            "(load_dataset).")
 
 def _idx_header(path: Path) -> tuple:
     "The (magic, count, ...) header an IDX file of the MNIST layout must have, and the one it has."
@@ -99,7 +100,6 @@ def _check_idx(cls_name, root: Path, download: bool):
             raise DataError(f"{f} is corrupt: its md5 is {got}, the canonical file's is {want} (see the data README). "
                             f"{restore}")
     return folder
-
 
 # %% ../nbs/01_data.ipynb #14f9a60f
 def _read_tv(cls, root: Path, download: bool, **kw):
@@ -225,7 +225,7 @@ def _load_cache(path: Path):
 
 # %% ../nbs/01_data.ipynb #1494654b
 def load_dataset(name: str, # "mnist", "fashion_mnist", "cifar10" or "imagefolder:PATH"
-                 root: str|Path|None = None, # data root; default `$QDD_DATA`, else ./data
+                 root: str|Path|None = None, # data root; default `qdd.core.data_root()`
                  download: bool = False, # allow torchvision to download a missing set
                  cache: bool = True, # read/write the uint8 tensor cache
                 ) -> DataSet:

@@ -14,21 +14,9 @@ from .provenance import run_command
 from .data import dataset_source, toy_dataset
 
 # %% auto #0
-__all__ = ['PAPER_ACC', 'PAPER_NOTE', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'TRAIN_SIZES', 'Run', 'parse_epochs',
-           'distill_runs', 'beyond_runs', 'profile_phases', 'profile_runs', 'papermill_command', 'execute', 'reproduce',
-           'thread_env', 'default_jobs', 'step_seconds', 'estimate_seconds', 'list_runs', 'main']
-
-# %% ../nbs/13_paper.ipynb #65735f71
-PAPER_ACC = {  # (dataset key, model, hermitian) -> accuracy in percent reported by the paper
-    ("mnist", "qlenet", "trainable"): 91.9, ("mnist", "qlenet", "fixed"): 91.9 - 1.8,
-    ("mnist", "lenet", None): 94.0,
-    ("cifar10", "qlenet", "trainable"): 50.3, ("cifar10", "qlenet", "fixed"): 50.3 - 1.3,
-    ("cifar10", "alexcifarnet", None): 54.0, ("cifar10", "lenet", None): None,
-}
-PAPER_NOTE = {("mnist", "qlenet", "fixed"): "paper: at most 1.8 below trainable",
-              ("cifar10", "qlenet", "fixed"): "paper: at most 1.3 below trainable",
-              ("mnist", "lenet", None): "Wang et al. 2018 (93.8%)", ("cifar10", "alexcifarnet", None): "Wang et al. 2018",
-              ("cifar10", "lenet", None): "not reported"}
+__all__ = ['PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'TRAIN_SIZES', 'Run', 'parse_epochs', 'distill_runs', 'beyond_runs',
+           'profile_phases', 'profile_runs', 'papermill_command', 'execute', 'reproduce', 'thread_env', 'default_jobs',
+           'step_seconds', 'estimate_seconds', 'list_runs', 'main']
 
 # %% ../nbs/13_paper.ipynb #294a7080
 @dataclass
