@@ -22,7 +22,7 @@ from .distill import Distiller, DivergenceError
 # %% auto #0
 __all__ = ['BLOWUP', 'LR_MULTIPLIERS', 'hermitian_eigenvalues', 'spread', 'LossBlowUp', 'Probe', 'StabilityRun', 'scaled',
            'instrumented_run', 'stability_sweep', 'stability_table', 'divergence_table', 'plot_losses',
-           'plot_grad_norms', 'plot_spread', 'plot_divergence', 'stability_figures']
+           'plot_grad_norms', 'plot_spread', 'plot_divergence', 'stability_figures', 'per_dataset']
 
 # %% ../nbs/08_stability.ipynb #fed24aa1
 def hermitian_eigenvalues(d: Distiller) -> Tensor:
@@ -242,3 +242,9 @@ def stability_figures(runs: list[StabilityRun]) -> dict:
     g_img, g_lr = plot_grad_norms(runs)
     return dict(losses=plot_losses(runs), grad_images=g_img, grad_lrs=g_lr, spread=plot_spread(runs),
                 divergence=plot_divergence(divergence_table(runs)))
+
+# %% ../nbs/08_stability.ipynb #57ab0001
+def per_dataset(value, # one budget for all data sets, or {data set key: budget}
+                key: str):
+    "The budget of data set `key`."
+    return value[key] if isinstance(value, dict) else value
