@@ -6,9 +6,10 @@
 #   ./reproduce.sh test       setup, then: nbdev_export/nbdev_clean change nothing, nbdev_test (slow cells too), pytest
 #   ./reproduce.sh smoke      setup, then the whole paper pipeline at tiny budgets (minutes) into runs/smoke/
 #   ./reproduce.sh paper      setup, then the paper's artifacts at the paper profile's budgets into results/
+#   ./reproduce.sh docs       setup, then the documentation website into _docs/ (tools/docs.py: mkdocs-material, mkdocs-jupyter)
 #   ./reproduce.sh paper --only mnist-qlenet --jobs 2 --force --epochs N    one piece, in parallel, redo, cap
 #
-# Environment: QDD_DATA (data root, default ./data, else ../shared/data), QDD_CACHE (decoded data sets, default
+# Environment: QDD_DATA (data root, default ./data, else ../shared/data: qdd.core.data_root), QDD_CACHE (decoded data sets, default
 # ~/.cache/qdd), QDD_DEVICE (cpu or cuda; default cuda when available), QDD_THREADS (threads per run, default 1),
 # PYTHON (interpreter for the venv, default python3).
 set -euo pipefail
@@ -18,10 +19,7 @@ VENV="$ROOT/.venv"
 LOCK="$ROOT/requirements/lock.txt"
 STAMP="$VENV/.qdd-setup-stamp"
 
-# The data root: $QDD_DATA, else ./data, else the shared folder these machines provide beside the checkout.
-if [ -z "${QDD_DATA:-}" ] && [ ! -d "$ROOT/data" ] && [ -d "$ROOT/../shared/data" ]; then
-  export QDD_DATA="$ROOT/../shared/data"
-fi
+# The data root: qdd.core.data_root, one rule for every entry point ($QDD_DATA, else ./data, else ../shared/data).
 
 log() { printf '[reproduce] %s\n' "$*" >&2; }
 die() { printf '[reproduce] error: %s\n' "$*" >&2; exit 1; }
@@ -77,11 +75,11 @@ cmd_test() {
     log "not a git checkout: skipping the export/clean no-op check"
   fi
   # cells flagged slow read the real data sets: run them wherever the data are (always in CI)
-  local flags=()
-  if [ -f "${QDD_DATA:-data}/MNIST/raw/train-images-idx3-ubyte" ]; then
+  local flags=() data; data=$(in_venv python -c 'from qdd.core import data_root; print(data_root())')
+  if [ -f "$data/MNIST/raw/train-images-idx3-ubyte" ]; then
     flags=(--flags slow); log "nbdev_test (with the cells flagged slow)"
   else
-    log "nbdev_test (no data at ${QDD_DATA:-data}: the cells flagged slow, which read it, are skipped)"
+    log "nbdev_test (no data at $data: the cells flagged slow, which read it, are skipped)"
   fi
   in_venv nbdev_test --n_workers 2 "${flags[@]}"
   log "pytest"
@@ -103,6 +101,7 @@ case "$sub" in
   test) cmd_test "$@" ;;
   paper) run_profile paper "$@" ;;
   smoke) run_profile smoke "$@" ;;
-  -h|--help|help) sed -n '2,10p' "$0" ;;
-  *) die "unknown subcommand '$sub': use setup, test, smoke or paper (see ./reproduce.sh --help)" ;;
+  docs) cmd_setup; in_venv python tools/docs.py "$@" ;;
+  -h|--help|help) sed -n '2,11p' "$0" ;;
+  *) die "unknown subcommand '$sub': use setup, test, smoke, paper or docs (see ./reproduce.sh --help)" ;;
 esac

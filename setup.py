@@ -75,6 +75,7 @@ setuptools.setup(
     ],
     packages=setuptools.find_packages(include=["qdd", "qdd.*"]),
     include_package_data=True,
+    package_data={"qdd": ["templates/*.md"]},  # the report's prose
     python_requires=">=" + meta["min_python"],
     install_requires=words("requirements"),
     extras_require={"dev": words("dev_requirements")},

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from qdd.core import data_root
 
-ONE_LOAD = "import sys, time; from qdd.data import load_dataset; t = time.perf_counter(); ds = load_dataset(sys.argv[1]); " \
+ONE_LOAD = "import sys, time; from qdd.data import load_dataset; t = time.perf_counter(); " \
+           "ds = load_dataset(sys.argv[1]); " \
            "print(f'{time.perf_counter() - t:.3f}', tuple(ds.train_x.shape), tuple(ds.test_x.shape))"
 
 

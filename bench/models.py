@@ -39,7 +39,8 @@ def main(batch=1024, repeats=9):
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"distillation step, MNIST shape, 10 images x 3 unrolled steps, real batch {batch} (median of {repeats}; "
           f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f})")
-    for k, v in med.items(): print(f"  {k:14s} {v * 1e3:8.1f} ms   (min {min(times[k]) * 1e3:.1f}, max {max(times[k]) * 1e3:.1f})")
+    for k, v in med.items():
+        print(f"  {k:14s} {v * 1e3:8.1f} ms   (min {min(times[k]) * 1e3:.1f}, max {max(times[k]) * 1e3:.1f})")
     print(f"  QuantumLeNet / LeNet: {med['QuantumLeNet'] / med['LeNet']:.2f}x")
 
 

@@ -41,9 +41,11 @@ def main(batch=1024, repeats=15, baseline=None, pennylane=True):
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"PQC 6 qubits x 3 layers, trainable Hermitians, complex64, batch {batch}: forward + double backward "
           f"(median of {repeats}; torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f})")
-    for k, v in med.items(): print(f"  {k:24s} {v * 1e3:8.1f} ms   (min {min(times[k]) * 1e3:.1f}, max {max(times[k]) * 1e3:.1f})")
+    for k, v in med.items():
+        print(f"  {k:24s} {v * 1e3:8.1f} ms   (min {min(times[k]) * 1e3:.1f}, max {max(times[k]) * 1e3:.1f})")
     if pennylane: print(f"  speed-up over PennyLane: {med['PennyLane default.qubit'] / med['torch engine']:.1f}x")
-    if baseline: print(f"  this engine / engine at {baseline}: {med['torch engine'] / med[f'torch engine @ {baseline}']:.2f}x")
+    if baseline:
+        print(f"  this engine / engine at {baseline}: {med['torch engine'] / med[f'torch engine @ {baseline}']:.2f}x")
 
 
 if __name__ == "__main__":

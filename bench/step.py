@@ -9,7 +9,7 @@ warm-up; the quantum/classical ratio is per data set. By default it then runs tw
 products, complex products counted as real ones, so a lower bound) and divides it by this core's measured float32
 matrix-product rate: the time an iteration would take if every operation ran at peak.
 
-`--baseline REV` also times each quantum configuration with the circuit engine (`qdd.pqc.torch_expvals`) of git
+`--baseline REV` also times each quantum configuration with the circuit engine (`qdd.sim.torch_expvals`) of git
 revision REV, in the same process and interleaved with today's, and prints the new/old ratio: the way to compare two
 versions of the engine on a busy machine, where timings from separate processes do not compare.
 
@@ -19,11 +19,11 @@ child alternate for `--rounds` rounds (both see the same load on a shared machin
 medians per configuration.
 
 `--circuit-free` also times each quantum configuration with the circuit replaced by a stand-in of the same inputs and
-output that costs next to nothing (`stand_in_engine`), interleaved the same way: the time no circuit engine can go below,
-and the circuit's share of an iteration.
+output that costs next to nothing (`stand_in_engine`), interleaved the same way: the time no circuit engine can go
+below, and the circuit's share of an iteration.
 
-Usage: python bench/step.py [--repeats 7] [--threads 1] [--jobs 1 2] [--device cpu] [--only cifar10-qlenet ...] [--flops]
-                            [--baseline REV] [--circuit-free] [--portable [--rounds 3]]"""
+Usage: python bench/step.py [--repeats 7] [--threads 1] [--jobs 1 2] [--device cpu] [--only cifar10-qlenet ...]
+                            [--flops] [--baseline REV] [--circuit-free] [--portable [--rounds 3]]"""
 import argparse, json, os, statistics, subprocess, sys, time, warnings
 
 warnings.filterwarnings("ignore", message=".*non-trainable.*")
@@ -45,13 +45,16 @@ def distiller(name, device):
 
 
 def baseline_engine(rev):
-    "`torch_expvals` of qdd/pqc.py at git revision `rev`, loaded as a module next to today's."
+    "`torch_expvals` of qdd/sim.py (qdd/pqc.py before the split) at git revision `rev`, loaded next to today's."
     import importlib.util, tempfile
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    source = subprocess.run(["git", "show", f"{rev}:qdd/pqc.py"], cwd=root, check=True, capture_output=True, text=True).stdout
-    path = os.path.join(tempfile.mkdtemp(), "pqc_baseline.py")
+    git = lambda *a: subprocess.run(["git", *a], cwd=root, capture_output=True, text=True)
+    name = "sim" if git("cat-file", "-e", f"{rev}:qdd/sim.py").returncode == 0 else "pqc"
+    source = subprocess.run(["git", "show", f"{rev}:qdd/{name}.py"], cwd=root, check=True, capture_output=True,
+                            text=True).stdout
+    path = os.path.join(tempfile.mkdtemp(), f"{name}_baseline.py")
     with open(path, "w") as f: f.write(source)
-    spec = importlib.util.spec_from_file_location("qdd.pqc_baseline", path)
+    spec = importlib.util.spec_from_file_location(f"qdd.{name}_baseline", path)
     module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
     return module.torch_expvals
 
@@ -62,7 +65,7 @@ def stand_in_engine(z, weights, a_real, a_imag, cdtype=None, eps=1e-12):
 
 
 class engine:
-    "Context: `qdd.pqc.torch_expvals` (what every PQC layer calls) replaced by `f`."
+    "Context: `torch_expvals` as `qdd.pqc` calls it (from every PQC layer) replaced by `f`."
     def __init__(self, f): self.f = f
     def __enter__(self):
         import qdd.pqc
@@ -114,20 +117,23 @@ def flops_per_step(name, device):
 def report(figures, header):
     print(header)
     for n, f in figures.items():
-        print(f"  {n:28s} {f['median'] * 1e3:8.1f} ms per iteration   (min {f['min'] * 1e3:.1f}, max {f['max'] * 1e3:.1f})")
+        print(f"  {n:28s} {f['median'] * 1e3:8.1f} ms per iteration   (min {f['min'] * 1e3:.1f}, max "
+              f"{f['max'] * 1e3:.1f})")
     for ds in ("cifar10", "mnist"):
         q, c = figures.get(f"{ds}-qlenet"), figures.get(f"{ds}-lenet")
         if q and c: print(f"  {ds}: quantum LeNet / LeNet = {q['median'] / c['median']:.2f}x")
         old = figures.get(f"{ds}-qlenet@baseline")
-        if q and old: print(f"  {ds}: quantum LeNet, this engine / baseline engine = {q['median'] / old['median']:.2f}x")
+        if q and old:
+            print(f"  {ds}: quantum LeNet, this engine / baseline engine = {q['median'] / old['median']:.2f}x")
         free = figures.get(f"{ds}-qlenet@circuit-free")
-        if q and free: print(f"  {ds}: quantum LeNet without its circuit {free['median'] * 1e3:.1f} ms; the circuit's share "
+        if q and free:
+            print(f"  {ds}: quantum LeNet without its circuit {free['median'] * 1e3:.1f} ms; the circuit's share "
                              f"of an iteration {1 - free['median'] / q['median']:.0%}")
 
 
 def main(repeats=7, threads=1, jobs=(1, 2), device="cpu", only=None, json_out=False, flops=False, baseline=None,
          circuit_free=False, portable=False, rounds=3):
-    "Time one process (with the extra engines and the FLOP floor asked for), then each number of parallel copies in `jobs`."
+    "Time one process (with the extra engines and FLOP floor asked for), then each number of parallel copies in `jobs`."
     names = [n for n in CONFIGS if not only or n in only]
     if 1 in jobs: single(names, repeats, threads, device, json_out, flops, baseline, circuit_free)
     for j in (j for j in jobs if j > 1): parallel(names, repeats, threads, j, device)
@@ -142,7 +148,8 @@ def single(names, repeats, threads, device, json_out, flops, baseline, circuit_f
     figures = time_steps(names, repeats, device, engines)
     if json_out: print(json.dumps(figures)); return
     import torch
-    report(figures, f"Distiller.step, median of {repeats} after warm-up{f'; baseline engine: {baseline}' if baseline else ''}; "
+    report(figures,
+           f"Distiller.step, median of {repeats} after warm-up{f'; baseline engine: {baseline}' if baseline else ''}; "
                     f"device {device}, torch {torch.__version__}, "
                     f"{policy['threads']} thread(s), malloc tuned: {policy['malloc_tuned']}, load average "
                     f"{os.getloadavg()[0]:.2f}")
@@ -156,31 +163,34 @@ def report_floor(figures, device):
     for n, f in figures.items():
         if "@" in n: continue
         g = flops_per_step(n, device) / 1e9
-        print(f"  {n:16s} {g:6.2f} GFLOP per iteration, floor {g / peak * 1e3:6.1f} ms, measured {f['median'] / (g / peak):.1f}x the floor")
+        print(f"  {n:16s} {g:6.2f} GFLOP per iteration, floor {g / peak * 1e3:6.1f} ms, measured "
+              f"{f['median'] / (g / peak):.1f}x the floor")
 
 
 def portable_slowdown(names, repeats, device, rounds):
-    "Seconds per iteration, normal and portable, from alternating child processes; prints the slowdown per configuration."
-    cmd = [sys.executable, __file__, "--repeats", str(repeats), "--device", device, "--json", "--jobs", "1", "--only", *names]
+    "Seconds per iteration, normal and portable, from alternating child processes; prints the slowdown of each."
+    cmd = [sys.executable, __file__, "--repeats", str(repeats), "--device", device, "--json", "--jobs", "1", "--only",
+           *names]
     env = {k: v for k, v in os.environ.items() if k != "QDD_PORTABLE"}
     times = {mode: {n: [] for n in names} for mode in ("normal", "portable")}
     for _ in range(rounds):
         for mode, extra in (("normal", {}), ("portable", {"QDD_PORTABLE": "1"})):
             out = subprocess.run(cmd, env={**env, **extra}, check=True, capture_output=True, text=True).stdout
             for n, f in json.loads(out.strip().splitlines()[-1]).items(): times[mode][n].append(f["median"])
-    print(f"portable mode: median over {rounds} alternating rounds of {repeats} steps each, device {device}, load average "
-          f"{os.getloadavg()[0]:.2f} (a shared machine: the ratio, taken round by round, is the figure to read)")
+    print(f"portable mode: median over {rounds} alternating rounds of {repeats} steps each, device {device}, "
+          f"load average {os.getloadavg()[0]:.2f} (a shared machine: the ratio, taken round by round, is the figure "
+          "to read)")
     for n in names:
         normal, portable = statistics.median(times["normal"][n]), statistics.median(times["portable"][n])
         ratios = [p / q for p, q in zip(times["portable"][n], times["normal"][n])]
-        print(f"  {n:16s} normal {normal * 1e3:8.1f} ms, portable {portable * 1e3:8.1f} ms: {portable / normal:.2f}x slower "
-              f"(per round {', '.join(f'{r:.2f}' for r in ratios)})")
+        print(f"  {n:16s} normal {normal * 1e3:8.1f} ms, portable {portable * 1e3:8.1f} ms: {portable / normal:.2f}x "
+              f"slower (per round {', '.join(f'{r:.2f}' for r in ratios)})")
 
 
 def parallel(names, repeats, threads, jobs, device):
     "Run `jobs` copies of this benchmark at once and print each copy's figures."
-    cmd = [sys.executable, __file__, "--repeats", str(repeats), "--threads", str(threads), "--device", device, "--json", "--jobs", "1",
-           "--only", *names]
+    cmd = [sys.executable, __file__, "--repeats", str(repeats), "--threads", str(threads), "--device", device, "--json",
+           "--jobs", "1", "--only", *names]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(jobs)]
     outs = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
     for k, figures in enumerate(outs):
@@ -191,14 +201,20 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="numbers of copies to run at once (default: 1, then 2)")
+    ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2],
+                    help="numbers of copies to run at once (default: 1, then 2)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--only", nargs="+")
     ap.add_argument("--flops", action="store_true", help="also print the FLOP count and floor of each configuration")
-    ap.add_argument("--baseline", metavar="REV", help="also time the quantum configurations with the engine of git revision REV")
-    ap.add_argument("--circuit-free", action="store_true", help="also time the quantum configurations with a stand-in that costs next to nothing in place of the circuit")
-    ap.add_argument("--portable", action="store_true", help="also time each configuration in the portable mode and print the slowdown")
-    ap.add_argument("--rounds", type=int, default=3, help="--portable: alternating normal/portable child processes (default: 3)")
+    ap.add_argument("--baseline", metavar="REV",
+                    help="also time the quantum configurations with the engine of git revision REV")
+    ap.add_argument("--circuit-free", action="store_true",
+                    help="also time the quantum configurations with a stand-in that costs next to nothing in place of "
+                    "the circuit")
+    ap.add_argument("--portable", action="store_true",
+                    help="also time each configuration in the portable mode and print the slowdown")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="--portable: alternating normal/portable child processes (default: 3)")
     ap.add_argument("--json", dest="json_out", action="store_true", help=argparse.SUPPRESS)
     main(**vars(ap.parse_args()))
 

@@ -37,7 +37,7 @@ def angle_change(dset: DistilledSet) -> float:
 def ablation(ds: DataSet, variants: dict, # name -> recipe overrides (see `standard_variants`)
              n_inits: int = 20, # held-out inits of random-init variants
              progress: bool = False,
-             cache: str|Path|None = None, # folder: one checkpointed sub-folder per variant, so an interrupted study resumes
+             cache: str|Path|None = None, # folder: a checkpointed sub-folder per variant (an interrupted study resumes)
              **base) -> list[dict]:
     "Distil and evaluate one qlenet per variant (`base`: recipe fields shared by all); one row each."
     cfgs = {name: recipe(ds.name, **{"model": "qlenet", "eval_every": 0, **base, **v}) for name, v in variants.items()}
@@ -56,7 +56,8 @@ def _ablation_row(name, cfg, ds, n_inits, progress, folder=None) -> dict:
     m = evaluate_distilled(dset, ds, n_inits=n_inits)
     row = dict(variant=name, model=cfg.model, init=cfg.init, train_pqc=cfg.train_pqc, ipc=cfg.ipc, images=dset.n_images,
                test_acc=m["test_acc"], test_acc_std=m.get("test_acc_std"), n_inits=m.get("n_inits", 1),
-               test_acc_init=m["test_acc_init"], angle_change=angle_change(dset) if cfg.model == "qlenet" and cfg.init == "fixed" else None,
+               test_acc_init=m["test_acc_init"],
+               angle_change=angle_change(dset) if cfg.model == "qlenet" and cfg.init == "fixed" else None,
                epochs=cfg.epochs, seconds=time.perf_counter() - t0)
     if folder is not None: save_json(dict(row=row, config=asdict(cfg)), folder/"row.json")
     return row

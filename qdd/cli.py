@@ -84,6 +84,8 @@ def _distill_flags(p: argparse.ArgumentParser, baseline: bool = False):
         extra = {"--epochs": full, "--batch-size": " (--kind full: default 128)" if baseline else ""}.get(flag, "")
         p.add_argument(flag, type=typ, help=f"{what} ({_default(name)}){extra}")
     p.add_argument("--out", required=True, type=Path, help="output folder; it belongs to this run (kind and configuration)")
+    p.add_argument("--download", action="store_true", help="let torchvision fetch a missing MNIST, Fashion-MNIST or "
+                   "CIFAR-10 into the data root (needs the network; default: never download)")
     _common_flags(p)
 
 # %% ../nbs/12_cli.ipynb #59336fdd
@@ -210,7 +212,7 @@ def cmd_distill(args, argv) -> dict:
     cfg = config_from_args(args)
     threads = configure_threads(args.threads)
     with _claim(args, "distill", asdict(cfg), extensible=EXTENSIBLE):
-        ds = load_dataset(cfg.dataset)
+        ds = load_dataset(cfg.dataset, download=args.download)
         t0 = time.perf_counter()
         d = Distiller(cfg, ds, args.out, threads=args.threads)
         dset = run_interruptibly(d, progress=not args.no_progress)
@@ -254,7 +256,7 @@ def cmd_baseline(args, argv) -> dict:
     n_inits = 20 if args.n_inits is None else args.n_inits
     threads = configure_threads(args.threads)
     with _claim(args, "baseline", {**asdict(cfg), **({"n_inits": n_inits} if args.kind == "random" else {})}, kind=args.kind):
-        ds, t0 = prepare_data(cfg, load_dataset(cfg.dataset)), time.perf_counter()
+        ds, t0 = prepare_data(cfg, load_dataset(cfg.dataset, download=args.download)), time.perf_counter()
         if args.kind == "random":
             shape_of = Distiller(cfg, ds).result()  # the untrained set: shapes, w0, init
             metrics = random_real_baseline(shape_of, ds, n_inits, seed=cfg.seed)

@@ -4,19 +4,20 @@
 
 # %% ../nbs/00_core.ipynb #8c78715e
 from __future__ import annotations
-import contextlib, fcntl, functools, json, os, random, subprocess, sys, tempfile, time
+import contextlib, fcntl, functools, importlib.util, json, os, random, subprocess, sys, tempfile, time
 from pathlib import Path
 
 import numpy as np
-from .provenance import PortableError, enter_portable, portable_requested  # qdd/__init__ entered the mode before torch
+# qdd/__init__ entered the mode before torch
+from .provenance import PortableError, enter_portable, portable_requested
 import torch
 
 # %% auto #0
 __all__ = ['PORTABLE', 'MALLOC_SETTINGS', 'RESULT_FILES', 'QddError', 'ConfigError', 'check_portable', 'seed_everything',
-           'make_generator', 'default_device', 'tune_malloc', 'configure_threads', 'to_device', 'data_root',
-           'cache_dir', 'atomic_write', 'save_torch', 'save_json', 'save_text', 'markdown_table', 'save_table',
-           'FileFormatError', 'load_file', 'RunFolderError', 'check_writable', 'remove_temporaries', 'claim_run_folder',
-           'code_version', 'versions']
+           'make_generator', 'default_device', 'tune_malloc', 'configure_threads', 'to_device', 'data_candidates',
+           'data_root', 'cache_dir', 'atomic_write', 'save_torch', 'save_json', 'save_text', 'markdown_table',
+           'save_table', 'FileFormatError', 'load_file', 'RunFolderError', 'check_writable', 'remove_temporaries',
+           'claim_run_folder', 'code_version', 'versions']
 
 # %% ../nbs/00_core.ipynb #2e30c996
 class QddError(Exception):
@@ -27,13 +28,14 @@ class ConfigError(QddError, ValueError):
 
 # %% ../nbs/00_core.ipynb #b9f4ae47
 def check_portable() -> bool:
-    "In the portable mode, verify torch started with its settings and route convolutions around oneDNN; False otherwise."
+    "In the portable mode, check torch started with its settings and route convolutions around oneDNN; else False."
     if not portable_requested(): return False
     try: enter_portable()
     except PortableError as e: raise ConfigError(str(e)) from None
     if torch.backends.cpu.get_cpu_capability() != "DEFAULT":
         raise ConfigError(f"the portable mode needs ATen's default kernels, but torch started with "
-                          f"{torch.backends.cpu.get_cpu_capability()}: set QDD_PORTABLE=1 before starting Python, or use --portable")
+                          f"{torch.backends.cpu.get_cpu_capability()}: set QDD_PORTABLE=1 before starting Python, or "
+                          "use --portable")
     torch.backends.mkldnn.enabled = False
     return True
 
@@ -59,7 +61,8 @@ def default_device() -> torch.device:
     name = os.environ.get("QDD_DEVICE")
     if not name: return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try: device = torch.device(name)
-    except RuntimeError: raise ConfigError(f"QDD_DEVICE={name!r} is not a torch device: set it to cpu or cuda, or unset it") from None
+    except RuntimeError:
+        raise ConfigError(f"QDD_DEVICE={name!r} is not a torch device: set it to cpu or cuda, or unset it") from None
     if device.type == "cuda" and not (torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()):
         raise ConfigError(f"QDD_DEVICE={name} but torch sees no such GPU here: unset QDD_DEVICE or set QDD_DEVICE=cpu")
     return device
@@ -79,11 +82,12 @@ def tune_malloc() -> bool:
 # %% ../nbs/00_core.ipynb #59ed7c28
 def configure_threads(threads: int|None = None, # intra-op threads; None: $QDD_THREADS, else 1 on the CPU
                       device=None): # the run's device; on CUDA the CPU thread count barely matters
-    "Set the thread policy of a run (one thread per run on the CPU by default, passive OpenMP, malloc tuned); returns it."
+    "Set a run's thread policy (one thread per run on the CPU by default, passive OpenMP, malloc tuned); returns it."
     env = os.environ.get("QDD_THREADS")
     if threads is None and env: threads = _parse_threads(env, "QDD_THREADS")
     threads = 1 if threads is None else _parse_threads(threads, "threads")
-    if threads != 1 and portable_requested(): raise ConfigError(f"the portable mode runs on one thread: drop --threads {threads}")
+    if threads != 1 and portable_requested():
+        raise ConfigError(f"the portable mode runs on one thread: drop --threads {threads}")
     # OpenMP reads this when its pool starts: it takes effect for child processes (the runner also sets it in each
     # run's environment), not for an OpenMP runtime already started here; with one thread there is no pool to wait
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -105,10 +109,16 @@ def to_device(t: torch.Tensor, device) -> torch.Tensor:
     return t.pin_memory().to(device, non_blocking=True)
 
 # %% ../nbs/00_core.ipynb #0ad61077
+def data_candidates() -> list[Path]:
+    "Where the data root is looked for without `$QDD_DATA`: ./data, the checkout's data/, then ../shared/data beside it."
+    checkout = Path(importlib.util.find_spec("qdd").origin).resolve().parent.parent  # a checkout or an editable install
+    return [Path("data"), checkout/"data", checkout.parent/"shared"/"data"]
+
 def data_root(root: str|Path|None = None # explicit root; overrides `$QDD_DATA`
              ) -> Path:
-    "Folder the data sets live in: `root`, else `$QDD_DATA`, else `./data`."
-    return Path(root if root is not None else os.environ.get("QDD_DATA", "data")).expanduser()
+    "Folder the data sets live in: `root`, else `$QDD_DATA`, else the first of `data_candidates` that exists, else ./data."
+    if root is not None or "QDD_DATA" in os.environ: return Path(root if root is not None else os.environ["QDD_DATA"]).expanduser()
+    return next((p for p in data_candidates() if p.is_dir()), Path("data"))
 
 def cache_dir() -> Path:
     "Folder for qdd's caches: `$QDD_CACHE`, else `~/.cache/qdd`; created on demand, checked to be a folder."
@@ -118,7 +128,6 @@ def cache_dir() -> Path:
         raise ConfigError(f"QDD_CACHE={path} cannot be used as the cache folder ({e.strerror}): point QDD_CACHE at a "
                           "writable folder, or unset it for ~/.cache/qdd") from None
     return path
-
 
 # %% ../nbs/00_core.ipynb #dc4a8fd7
 def _umask():
@@ -167,21 +176,25 @@ def save_table(rows: list[dict], stem: str|Path, title: str = "", columns: list|
     buf, keys = io.StringIO(), list(dict.fromkeys(k for r in rows for k in r))
     w = csv.DictWriter(buf, fieldnames=keys); w.writeheader(); w.writerows(rows)
     save_text(buf.getvalue(), Path(f"{stem}.csv"))
-    save_text(f"# {title}\n\n{markdown_table(rows, columns)}\n" if title else markdown_table(rows, columns) + "\n", Path(f"{stem}.md"))
+    save_text(f"# {title}\n\n{markdown_table(rows, columns)}\n" if title else markdown_table(rows, columns) + "\n",
+              Path(f"{stem}.md"))
 
 # %% ../nbs/00_core.ipynb #80a737d5
 class FileFormatError(QddError):
     "A file qdd reads is missing, corrupt or not a qdd file; the message names it and the fix."
 
-def _why(e: Exception) -> str: return f"{type(e).__name__}: {str(e).strip().splitlines()[0][:160] if str(e).strip() else ''}"
+def _why(e: Exception) -> str:
+    return f"{type(e).__name__}: {str(e).strip().splitlines()[0][:160] if str(e).strip() else ''}"
 
 def load_file(path: str|Path, # a .json file, or a torch file written by `save_torch`
               kind: str, # what it should hold, for the message: "checkpoint", "distilled set", ...
               fix: str, # what to do when it cannot be used, e.g. "delete it to start over"
               keys=()): # top-level keys it must have
-    "The content of a qdd JSON or torch file (torch: `weights_only=True`); raise `FileFormatError` if it cannot be used."
+    "The content of a qdd JSON or torch file (torch: `weights_only=True`); `FileFormatError` if it cannot be used."
     path = Path(path)
-    try: obj = json.loads(path.read_text()) if path.suffix == ".json" else torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        obj = json.loads(path.read_text()) if path.suffix == ".json" else torch.load(path, map_location="cpu",
+                                                                                     weights_only=True)
     except FileNotFoundError: raise FileFormatError(f"no {kind} at {path}: {fix}") from None
     except Exception as e: raise FileFormatError(f"{path} is not a readable {kind} ({_why(e)}): {fix}") from None
     missing = [k for k in keys if not isinstance(obj, dict) or k not in obj]
@@ -192,12 +205,14 @@ def load_file(path: str|Path, # a .json file, or a torch file written by `save_t
 class RunFolderError(QddError):
     "An output folder cannot be used: a file, not writable, in use by another process, or another run's results."
 
-RESULT_FILES = ("metrics.json", "distilled.pt", "checkpoint.pt")  # what a run writes; never overwritten without a record
+# what a run writes; never overwritten without a record
+RESULT_FILES = ("metrics.json", "distilled.pt", "checkpoint.pt")
 
 def check_writable(out: str|Path, flag: str = "--out") -> Path:
     "Folder `out`, created if missing, after checking it is a folder qdd can write to; else `RunFolderError`."
     out = Path(out)
-    if out.exists() and not out.is_dir(): raise RunFolderError(f"{flag} {out} is a file, not a folder: pass a folder path")
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"{flag} {out} is a file, not a folder: pass a folder path")
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out): pass
@@ -224,23 +239,28 @@ def _take_ownership(out: Path, kind: str, config, differs, adopt, flag: str):
     fix = f"pass another {flag}, or delete the folder to start over"
     taken = [n for n in RESULT_FILES if (out/n).exists()]
     if record.exists() and taken:  # a record without results (a run that failed early) protects nothing
-        saved = load_file(record, "run record", f"delete {record} if nothing in {out} is needed, or {fix}", keys=("kind", "config"))
+        saved = load_file(record, "run record", f"delete {record} if nothing in {out} is needed, or {fix}",
+                          keys=("kind", "config"))
         if saved["kind"] != kind:
-            raise RunFolderError(f"{out} holds the results of a `{saved['kind']}` run; this `{kind}` run would overwrite them: {fix}")
-        why = differs(saved["config"]) if differs else ("" if saved["config"] == json.loads(json.dumps(config, default=str)) else "another configuration")
+            raise RunFolderError(f"{out} holds the results of a `{saved['kind']}` run; this `{kind}` run would "
+                                 f"overwrite them: {fix}")
+        why = (differs(saved["config"]) if differs
+               else "" if saved["config"] == json.loads(json.dumps(config, default=str)) else "another configuration")
         if why: raise RunFolderError(f"{out} holds a `{kind}` run with {why}: {fix}")
     elif taken and not record.exists() and not (adopt and adopt(out)):
-        raise RunFolderError(f"{out} already holds {', '.join(taken)} that no `{kind}` run with this configuration recorded: {fix}")
-    save_json({"kind": kind, "config": config, "pid": os.getpid(), "claimed": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, record)
+        raise RunFolderError(f"{out} already holds {', '.join(taken)} that no `{kind}` run with this configuration "
+                             f"recorded: {fix}")
+    save_json({"kind": kind, "config": config, "pid": os.getpid(), "claimed": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
+              record)
 
 @contextlib.contextmanager
 def claim_run_folder(out: str|Path, # the output folder; created if missing
-                     kind: str|None, # the run kind that owns it ("distill", ...); None: lock only (a reader adding files)
+                     kind: str|None, # the run kind owning it ("distill", ...); None: lock only (a reader adding files)
                      config=None, # the run's configuration (JSON-able), recorded in run.json
-                     differs=None, # fn(saved config) -> "" if this run may continue the folder, else why not (for the message)
+                     differs=None, # fn(saved config) -> "" if this run may continue the folder, else why not
                      adopt=None, # fn(folder) -> True if result files found without run.json belong to this run
                      flag: str = "--out"): # the option the user passed the folder with, for messages
-    "Hold folder `out` for one run while the block runs: writable, locked against other processes, owned by one kind and config."
+    "Hold folder `out` for one run while the block runs: writable, locked, owned by one kind and config."
     out = check_writable(out, flag)
     lock_path = out/".qdd.lock"
     try: lock = open(lock_path, "a+")
@@ -277,7 +297,8 @@ def versions() -> dict:
     "Versions of python and of the packages a result depends on."
     import platform, torchvision
     out = dict(python=platform.python_version(), torch=str(torch.__version__), torchvision=str(torchvision.__version__),
-               numpy=np.__version__, qdd=code_version())  # plain strings: torch's version class does not load with weights_only
+               numpy=np.__version__,
+               qdd=code_version())  # plain strings: torch's version class does not load with weights_only
     try: import pennylane; out["pennylane"] = pennylane.__version__
     except ImportError: pass
     return out

@@ -93,14 +93,18 @@ def training_curve(model, # trained in place (e.g. `build_model(dset)`: the dist
     "Full-data Adam training with (batches, samples, executions, seconds, test accuracy) every `eval_every` batches."
     if eval_every < 1: raise ConfigError(f"eval_every must be >= 1 batch, got {eval_every}")
     device = torch.device(device or default_device()); model.to(device)
-    points, batches, samples, executions, seconds = [(0, 0, 0, 0.0, _test_acc(model, ds, max_test, device))], 0, 0, 0, 0.0
-    for _, _, n, execs, secs in adam_batches(model, ds, epochs, batch_size, lr, seed=seed, device=device, progress=progress):  # train_full's loop
+    points = [(0, 0, 0, 0.0, _test_acc(model, ds, max_test, device))]
+    batches, samples, executions, seconds = 0, 0, 0, 0.0
+    for _, _, n, execs, secs in adam_batches(model, ds, epochs, batch_size, lr, seed=seed, device=device,
+                                             progress=progress):  # train_full's loop
         batches, samples, executions, seconds = batches + 1, samples + n, executions + execs, seconds + secs
-        if batches % eval_every == 0: points.append((batches, samples, executions, seconds, _test_acc(model, ds, max_test, device)))
-    if points[-1][0] != batches: points.append((batches, samples, executions, seconds, _test_acc(model, ds, max_test, device)))
+        if batches % eval_every == 0:
+            points.append((batches, samples, executions, seconds, _test_acc(model, ds, max_test, device)))
+    if points[-1][0] != batches:
+        points.append((batches, samples, executions, seconds, _test_acc(model, ds, max_test, device)))
     keys = ("batches", "samples", "executions", "seconds", "test_acc")
-    return dict(curve=[dict(zip(keys, p)) for p in points], test_acc=points[-1][-1], samples=samples, executions=executions,
-                train_seconds=seconds, epochs=epochs, batch_size=batch_size, lr=lr)
+    return dict(curve=[dict(zip(keys, p)) for p in points], test_acc=points[-1][-1], samples=samples,
+                executions=executions, train_seconds=seconds, epochs=epochs, batch_size=batch_size, lr=lr)
 
 def executions_to_reach(curve: list[dict], acc: float) -> int|None:
     "Training executions at the first evaluation after training starts with test accuracy >= `acc` (None if never)."
@@ -132,7 +136,8 @@ def compare_costs(dset: DistilledSet, # a fixed-init quantum distilled set
                   distill_executions: int|None = None, # measured executions of the distillation, if known
                   seed: int = 0, progress: bool = False) -> dict:
     "Cost table (rows), full-data curve and raw metrics of distilled vs random real vs full-data training."
-    if dset.init != "fixed": raise ConfigError("compare_costs needs a fixed-init distilled set (one w0 for every method)")
+    if dset.init != "fixed":
+        raise ConfigError("compare_costs needs a fixed-init distilled set (one w0 for every method)")
     pqc, n = pqc_of(build_model(dset)), dset.n_images
     d = evaluate_distilled(dset, ds)
     r = random_real_baseline(dset, ds, seed=seed)
@@ -140,36 +145,47 @@ def compare_costs(dset: DistilledSet, # a fixed-init quantum distilled set
                        eval_every=eval_every, max_test=max_test, progress=progress)
     reach = executions_to_reach(f["curve"], d["test_acc"])
     row = lambda method, **kw: cost_row(method, pqc=pqc, shots=shots, **kw)
-    rows = [row(DISTILLED, images=n, samples=replay_samples(dset), measured=d["replay_circuit_executions"], acc=d["test_acc"], seconds=d["eval_seconds"]),
-            row(RANDOM_REAL, images=n, samples=replay_samples(dset), measured=r["replay_circuit_executions"], acc=r["test_acc"], seconds=r["eval_seconds"]),
-            row(f"{FULL} ({full_epochs} epochs)", images=len(ds.train_x), samples=full_samples(len(ds.train_x), full_epochs, batch_size),
+    rows = [row(DISTILLED, images=n, samples=replay_samples(dset), measured=d["replay_circuit_executions"],
+                acc=d["test_acc"], seconds=d["eval_seconds"]),
+            row(RANDOM_REAL, images=n, samples=replay_samples(dset), measured=r["replay_circuit_executions"],
+                acc=r["test_acc"], seconds=r["eval_seconds"]),
+            row(f"{FULL} ({full_epochs} epochs)", images=len(ds.train_x),
+                samples=full_samples(len(ds.train_x), full_epochs, batch_size),
                 measured=f["executions"], acc=f["test_acc"], seconds=f["train_seconds"])]
-    if reach is not None: rows.append(row(FULL_TO_DISTILLED, images=len(ds.train_x), samples=reach, measured=reach, acc=d["test_acc"], seconds=None))
-    if distill_executions: rows.append(row(DISTILLATION, images=None, samples=distill_executions, measured=None, acc=None, seconds=None, hardware=False))
+    if reach is not None:
+        rows.append(row(FULL_TO_DISTILLED, images=len(ds.train_x), samples=reach, measured=reach, acc=d["test_acc"],
+                        seconds=None))
+    if distill_executions:
+        rows.append(row(DISTILLATION, images=None, samples=distill_executions, measured=None, acc=None, seconds=None,
+                        hardware=False))
     return dict(rows=_with_ratios(rows, rows[0]), curve=f["curve"], distilled=d, random_real=r, full=f, shots=shots)
 
 # %% ../nbs/09_cost.ipynb #84244563
 def cost_row_of(costs: dict, method: str) -> dict|None:
     "The row of `costs` for `method` (`FULL` matches the full-data row of any epoch count); None if it is not there."
-    return next((r for r in costs["rows"] if r["method"] == method or (method == FULL and r["method"].startswith(FULL + " ("))), None)
+    return next((r for r in costs["rows"] if r["method"] == method
+                 or (method == FULL and r["method"].startswith(FULL + " ("))), None)
 
 def cost_ratio(costs: dict) -> dict:
-    "Full-data executions over the distilled replay's (one epoch, and to the distilled accuracy), with each method's accuracy."
+    "Full-data over distilled-replay executions (one epoch, and to the distilled accuracy), with each accuracy."
     full, reach = cost_row_of(costs, FULL), cost_row_of(costs, FULL_TO_DISTILLED)
     return dict(full_over_distilled=full["x_distilled"], reach_over_distilled=reach["x_distilled"] if reach else None,
-                distilled_acc=costs["distilled"]["test_acc"], random_real_acc=costs["random_real"]["test_acc"], full_acc=full["test_acc"])
+                distilled_acc=costs["distilled"]["test_acc"], random_real_acc=costs["random_real"]["test_acc"],
+                full_acc=full["test_acc"])
 
 # %% ../nbs/09_cost.ipynb #479df329
 def plot_cost(costs: dict, title: str = "", input_gradient: bool = False):
     "Test accuracy against hardware executions: the full-data curve, the distilled and the random-real point."
     import matplotlib.pyplot as plt
-    per = costs["rows"][0]["executions_hw_input_grad" if input_gradient else "executions_hw"] / costs["rows"][0]["samples"]
+    first = costs["rows"][0]
+    per = first["executions_hw_input_grad" if input_gradient else "executions_hw"] / first["samples"]
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
     pts = [p for p in costs["curve"] if p["executions"] > 0]
     ax.plot([p["executions"] * per for p in pts], [p["test_acc"] for p in pts], marker=".", label="full data (Adam)")
     for r, m in zip(costs["rows"][:2], ("*", "s")):
         ax.scatter([r["samples"] * per], [r["test_acc"]], marker=m, s=90, zorder=3, label=r["method"])
-    ax.set_xscale("log"); ax.set_xlabel(f"hardware circuit executions ({per:.0f} per sample)"); ax.set_ylabel("test accuracy (%)")
+    ax.set_xscale("log"); ax.set_xlabel(f"hardware circuit executions ({per:.0f} per sample)")
+    ax.set_ylabel("test accuracy (%)")
     ax.set_title(title or "training cost vs accuracy", fontsize=9); ax.legend(fontsize=7); fig.tight_layout()
     return fig
 
@@ -203,5 +219,6 @@ def shot_noise(dset: DistilledSet, ds: DataSet, shots: int = 1000, # shots per c
     kw = dict(backend="pennylane", device=device, shots=shots)
     acc, tapes = (_device_replay if replay_on_device else _exact_replay_device_eval)(dset, x, y, kw)
     expected = len(x) + (replay_samples(dset) * tapes_per_sample(model.pqc, True, True) if replay_on_device else 0)
-    return dict(exact_acc=exact, shots_acc=acc, diff=acc - exact, shots=shots, device=device, replay_on_device=replay_on_device,
+    return dict(exact_acc=exact, shots_acc=acc, diff=acc - exact, shots=shots, device=device,
+                replay_on_device=replay_on_device,
                 n_test=len(x), tapes=tapes, tapes_expected=expected, seconds=time.perf_counter() - t0)

@@ -66,12 +66,15 @@ def denormalize(x: Tensor, mean, std) -> Tensor:
 # %% ../nbs/01_data.ipynb #8e4f99b5
 _IDX_FILES = {"train-images-idx3-ubyte": 47_040_016, "train-labels-idx1-ubyte": 60_008,
               "t10k-images-idx3-ubyte": 7_840_016, "t10k-labels-idx1-ubyte": 10_008}
-_IDX_MD5 = {"MNIST": {"train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb", "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
-                      "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea", "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637"}}
+_IDX_MD5 = {"MNIST": {"train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+                      "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+                      "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+                      "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637"}}
 
 def _missing_message(what, folder, files, root):
     return (f"{what} not found: expected {', '.join(files)} in {folder}. Put the files there, point $QDD_DATA "
-            f"(now {root}) at the folder that holds them, or pass download=True to fetch them.")
+            f"(now {root}) at the folder that holds them, or fetch them with --download (qdd) or download=True "
+            "(load_dataset).")
 
 def _idx_header(path: Path) -> tuple:
     "The (magic, count, ...) header an IDX file of the MNIST layout must have, and the one it has."
@@ -89,13 +92,14 @@ def _check_idx(cls_name, root: Path, download: bool):
     restore = "Delete it and restore the original file (or pass download=True)."
     for n, size in _IDX_FILES.items():
         if not (f := folder/n).exists(): continue
-        if f.stat().st_size != size: raise DataError(f"{f} is corrupt: {f.stat().st_size} bytes, expected {size}. {restore}")
+        if f.stat().st_size != size:
+            raise DataError(f"{f} is corrupt: {f.stat().st_size} bytes, expected {size}. {restore}")
         want, got = _idx_header(f)
         if got != want: raise DataError(f"{f} is corrupt: IDX header {got}, expected {want}. {restore}")
         if (want := _IDX_MD5.get(cls_name, {}).get(n)) and (got := _md5(f)) != want:
-            raise DataError(f"{f} is corrupt: its md5 is {got}, the canonical file's is {want} (see the data README). {restore}")
+            raise DataError(f"{f} is corrupt: its md5 is {got}, the canonical file's is {want} (see the data README). "
+                            f"{restore}")
     return folder
-
 
 # %% ../nbs/01_data.ipynb #14f9a60f
 def _read_tv(cls, root: Path, download: bool, **kw):
@@ -117,7 +121,8 @@ def _read_idx_set(cls):
     def read(root: Path, download: bool):
         folder = _check_idx(cls, root, download)
         trx, try_, tex, tey, classes = _read_tv(cls, root, download)
-        _check_labels(try_, len(classes), folder/"train-labels-idx1-ubyte"); _check_labels(tey, len(classes), folder/"t10k-labels-idx1-ubyte")
+        _check_labels(try_, len(classes), folder/"train-labels-idx1-ubyte")
+        _check_labels(tey, len(classes), folder/"t10k-labels-idx1-ubyte")
         return trx, try_, tex, tey, classes
     return read
 
@@ -136,10 +141,11 @@ def _decode(path) -> Tensor:
     from PIL import Image, UnidentifiedImageError
     try:
         with Image.open(path) as im: return torch.from_numpy(np.asarray(im.convert("RGB")).copy()).permute(2, 0, 1)
-    except (OSError, UnidentifiedImageError) as e: raise DataError(f"cannot decode {path}: {e}. Remove or replace the file.") from e
+    except (OSError, UnidentifiedImageError) as e:
+        raise DataError(f"cannot decode {path}: {e}. Remove or replace the file.") from e
 
 def _samples(folder: Path) -> list:
-    "(path, class index) of every image under `folder`/<class>/, by torchvision's ImageFolder rules (empty classes allowed)."
+    "(path, class index) of every image in `folder`/<class>/, by torchvision's ImageFolder rules (empty classes kept)."
     from torchvision.datasets import ImageFolder
     return ImageFolder(str(folder), loader=lambda p: p, allow_empty=True).samples
 
@@ -147,17 +153,19 @@ def _read_folder_split(folder: Path, workers: int = 4):
     if not folder.is_dir(): raise DataError(f"image folder split not found: expected {folder}/<class>/<image>.")
     classes, items = sorted(d.name for d in folder.iterdir() if d.is_dir()), _samples(folder)
     if empty := sorted(set(classes) - {classes[c] for _, c in items}):
-        raise DataError(f"class folder(s) {', '.join(empty)} in {folder} hold no images: add images or remove the folder "
-                        "(from train and test alike).")
+        raise DataError(f"class folder(s) {', '.join(empty)} in {folder} hold no images: add images or remove the "
+                        "folder (from train and test alike).")
     with ThreadPoolExecutor(workers) as pool: images = list(pool.map(_decode, (p for p, _ in items)))
     shapes = {tuple(im.shape) for im in images}
-    if len(shapes) != 1: raise DataError(f"images in {folder} differ in size {sorted(shapes)[:3]}: resize them to one size.")
+    if len(shapes) != 1:
+        raise DataError(f"images in {folder} differ in size {sorted(shapes)[:3]}: resize them to one size.")
     return torch.stack(images), torch.tensor([c for _, c in items], dtype=torch.long), classes
 
 def _read_image_folder(path: Path):
     def read(root: Path, download: bool):
         (trx, try_, classes), (tex, tey, test_classes) = (_read_folder_split(path/s) for s in ("train", "test"))
-        if classes != test_classes: raise DataError(f"{path}: train classes {classes} differ from test classes {test_classes}.")
+        if classes != test_classes:
+            raise DataError(f"{path}: train classes {classes} differ from test classes {test_classes}.")
         return trx, try_, tex, tey, classes
     return read
 
@@ -200,7 +208,8 @@ def _fingerprint(name: str, paths) -> str:
         for top, dirs, files in sorted(os.walk(p)) if p.is_dir() else []:
             dirs.sort()
             for f in sorted(files):
-                st = os.stat(os.path.join(top, f)); h.update(f"{top}/{f}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}".encode())
+                st = os.stat(os.path.join(top, f))
+                h.update(f"{top}/{f}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}".encode())
     return h.hexdigest()[:16]
 
 def _cache_file(name: str, paths) -> Path:
@@ -216,7 +225,7 @@ def _load_cache(path: Path):
 
 # %% ../nbs/01_data.ipynb #1494654b
 def load_dataset(name: str, # "mnist", "fashion_mnist", "cifar10" or "imagefolder:PATH"
-                 root: str|Path|None = None, # data root; default `$QDD_DATA`, else ./data
+                 root: str|Path|None = None, # data root; default `qdd.core.data_root()`
                  download: bool = False, # allow torchvision to download a missing set
                  cache: bool = True, # read/write the uint8 tensor cache
                 ) -> DataSet:
@@ -232,7 +241,8 @@ def load_dataset(name: str, # "mnist", "fashion_mnist", "cifar10" or "imagefolde
         raw = dict(train_x=trx, train_y=try_, test_x=tex, test_y=tey, classes=classes, mean=mean, std=std)
         if path is not None: save_torch(raw, path)
     m, s = tuple(raw["mean"]), tuple(raw["std"])
-    return DataSet(name, train_x=normalize(raw["train_x"], m, s), train_y=raw["train_y"], test_x=normalize(raw["test_x"], m, s),
+    return DataSet(name, train_x=normalize(raw["train_x"], m, s), train_y=raw["train_y"],
+                   test_x=normalize(raw["test_x"], m, s),
                    test_y=raw["test_y"], mean=m, std=s, classes=list(raw["classes"]))
 
 # %% ../nbs/01_data.ipynb #5783feeb
@@ -258,7 +268,7 @@ def sample_per_class(labels: Tensor, # (N,) int64 labels
 # %% ../nbs/01_data.ipynb #f98dcfdd
 def crop_flip(x: Tensor, # (B, C, H, W) normalised images
               pad: int = 4, # padding on each side before the random crop
-              fill: Tensor|float|str = 0.0, # padding value, per channel (C,) or scalar, or "reflect" to mirror the edges
+              fill: Tensor|float|str = 0.0, # padding value: per channel (C,), scalar, or "reflect" to mirror the edges
               generator: torch.Generator|None = None) -> Tensor:
     "Random pad-and-crop plus random horizontal flip of each image in the batch."
     B, C, H, W = x.shape
@@ -322,7 +332,7 @@ def cifar10_source(root: Path|None = None) -> tuple[str, str]:
     return f"imagefolder:{(root/'cifar10-jpeg').resolve()}", "CIFAR-10 (JPEG copy)"
 
 def dataset_source(key: str, root: Path|None = None) -> tuple[str, str]:
-    "(data set name, label) that a data set key of the studies stands for: MNIST, CIFAR-10 (`cifar10_source`), else the key."
+    "(data set name, label) a study's data set key stands for: MNIST, CIFAR-10 (`cifar10_source`), else the key."
     if key == "mnist": return "mnist", "MNIST"
     return cifar10_source(root) if key == "cifar10" else (key, key)
 
@@ -339,5 +349,5 @@ def toy_dataset(n: int = 600, # training images; labels cycle through the 10 cla
     g = torch.Generator().manual_seed(seed)
     x, y = torch.randn(n + n_test, channels, side, side, generator=g), torch.arange(n + n_test) % 10
     if signal: x[:, :, :10, :10] += signal * F.one_hot(y, 10).float().view(-1, 1, 10, 1)
-    return DataSet(name, train_x=x[:n], train_y=y[:n], test_x=x[n:], test_y=y[n:], mean=(mean,) * channels, std=(std,) * channels,
-                   classes=[f"c{i}" for i in range(10)])
+    return DataSet(name, train_x=x[:n], train_y=y[:n], test_x=x[n:], test_y=y[n:], mean=(mean,) * channels,
+                   std=(std,) * channels, classes=[f"c{i}" for i in range(10)])

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_distill.ipynb #76a535da
 from __future__ import annotations
-import dataclasses, math, signal, sys, time
+import dataclasses, math, time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -26,11 +26,12 @@ from .methods.base import Method
 from .methods.wang import Wang, learned_lrs, softplus_inverse
 from .methods.dm import DM
 from .methods.dc import DC
+from .checkpoint import checkpoint_state, load_checkpoint
+from .stopping import Interrupted, run_interruptibly
 
 # %% auto #0
-__all__ = ['METHODS', 'CHECKPOINT_KEYS', 'GRADIENT_NAMES', 'STOP_SIGNALS', 'make_method', 'DivergenceError', 'load_checkpoint',
-           'prepare_data', 'split_validation', 'Distiller', 'distill', 'Interrupted', 'run_interruptibly',
-           'last_good_state']
+__all__ = ['METHODS', 'GRADIENT_NAMES', 'make_method', 'DivergenceError', 'prepare_data', 'split_validation', 'Distiller',
+           'distill', 'last_good_state']
 
 # %% ../nbs/06_distill.ipynb #79b12f7f
 METHODS = {m.name: m for m in (Wang, DM, DC)}
@@ -42,24 +43,6 @@ def make_method(cfg: DistillConfig, ds: DataSet, device) -> Method:
 # %% ../nbs/06_distill.ipynb #34b3039e
 class DivergenceError(QddError):
     "The distillation loss or gradients became NaN/inf; the last good state is kept in the checkpoint."
-
-def _checkpoint_state(d) -> dict:
-    "Everything needed to continue the run of Distiller `d` (plain tensors and containers: loads with weights_only)."
-    tensors = {k: t.detach().cpu().clone() for k, t in d.method.tensors.items()}
-    return dict(**tensors, method_state=d.method.state(), opt=d.opt.state_dict(), iteration=d.iteration, history=d.history,
-                executions=d.executions, seconds=d.seconds, config=asdict(d.cfg), best=d.best)
-
-CHECKPOINT_KEYS = ("images", "opt", "iteration", "history", "executions", "seconds", "config")
-
-def load_checkpoint(path: Path, cfg: DistillConfig):
-    "The checkpoint at `path` if it exists (read safely), after checking it was made with `cfg` (up to the `EXTENSIBLE` fields)."
-    if not path.exists(): return None
-    fix = f"delete {path} to start the run over, or pass another --out"
-    state = load_file(path, "checkpoint", fix, keys=CHECKPOINT_KEYS)
-    if diff := config_diff(state["config"], cfg, EXTENSIBLE):
-        raise ConfigError(f"{path} was written by a run with another configuration ({describe_diff(diff)}): "
-                          "use another output folder or delete the checkpoint to start over")
-    return state
 
 # %% ../nbs/06_distill.ipynb #c7c16c02
 def prepare_data(cfg: DistillConfig, ds: DataSet|None = None) -> DataSet:
@@ -222,7 +205,7 @@ def evaluate_now(self: Distiller, max_test: int|None = None) -> float:
 # %% ../nbs/06_distill.ipynb #bb842c58
 @patch
 def _save_checkpoint(self: Distiller):
-    if self.checkpoint_path: save_torch(_checkpoint_state(self), self.checkpoint_path)
+    if self.checkpoint_path: save_torch(checkpoint_state(self), self.checkpoint_path)
 
 @patch
 def _resume(self: Distiller):
@@ -334,37 +317,6 @@ def distill(cfg: DistillConfig, # what to distil, see `recipe`
         dset = run_interruptibly(Distiller(cfg, ds, out, device, model=model), progress)
         save_distilled(dset, Path(out)/"distilled.pt")
     return dset
-
-# %% ../nbs/06_distill.ipynb #f642df41
-class Interrupted(QddError):
-    "The run was asked to stop (Ctrl-C or SIGTERM); the message says what was saved and how to resume."
-
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-_QUIET = tqdm(disable=True)
-
-def _stop_checkpointed(asked: list):
-    "`run`'s on_step hook: after a stop signal, finish the step's bookkeeping, save a checkpoint and stop."
-    def on_step(d, loss):
-        if not asked or d.iteration >= d.total_iterations: return
-        if d.iteration % d.iters_per_epoch == 0: d._end_of_epoch(_QUIET)  # what run does next at an epoch's end
-        d._save_checkpoint()
-        raise Interrupted(f"interrupted at iteration {d.iteration} of {d.total_iterations}; {d.checkpoint_path} holds it: "
-                          "rerun the same command to resume")
-    return on_step
-
-def run_interruptibly(d: Distiller, progress: bool = True):
-    "`d.run()`, where a first Ctrl-C or SIGTERM stops after the current step with a checkpoint saved."
-    asked, previous = [], {}
-    def on_signal(signum, frame):
-        asked.append(signum); signal.signal(signum, previous[signum])  # a second one stops at once
-        print(f"\nqdd: {signal.Signals(signum).name}: stopping after this step to save a checkpoint (again to stop at once)", file=sys.stderr)
-    try:
-        for s in STOP_SIGNALS:
-            if signal.getsignal(s) is not signal.SIG_IGN: previous[s] = signal.signal(s, on_signal)
-    except ValueError: return d.run(progress)  # not the main thread: no handlers, a plain run
-    try: return d.run(progress, on_step=_stop_checkpointed(asked))
-    finally:
-        for s, handler in previous.items(): signal.signal(s, handler)
 
 # %% ../nbs/06_distill.ipynb #c9db4112
 def last_good_state(cfg: DistillConfig, out: str|Path, ds: DataSet|None = None) -> tuple[DistilledSet, Distiller]:

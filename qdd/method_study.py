@@ -14,11 +14,11 @@ from .distill import Distiller, last_good_state
 from .distilled import retarget
 from .evaluate import evaluate_distilled
 from .provenance import provenance
-from .seeds import summarise
+from .stats import holm, summarise
 
 # %% auto #0
 __all__ = ['COLUMNS', 'QNET', 'ROWS', 'cross_score', 'archive_cross', 'restore_cross', 'executions_per_iteration', 'distill_cost',
-           'method_row', 'source_records', 'collect_rows', 'holm', 'against', 'recommend', 'methods_figure']
+           'method_row', 'source_records', 'collect_rows', 'against', 'recommend', 'methods_figure']
 
 # %% ../nbs/11m_method_study.ipynb #3e7d0004
 def cross_score(cfg: DistillConfig, # the configuration the run in `folder` was made with
@@ -93,7 +93,7 @@ ROWS = [  # (dataset, model, method, distilled_on, images, source)
     ("MNIST", "qlenet", "faithful", "qlenet", 10, ("archive", "mnist-50ep", "faithful")),
     ("MNIST", "qlenet", "wang + learned labels", "qlenet", 10, ("study", "methods", "qlenet-wang-learned-labels")),
     ("MNIST", "qlenet", "dm", "qlenet", 10, ("study", "methods", "qlenet-dm")),
-    ("MNIST", "qlenet", "dm", "qlenet", 10, ("study", "methods-long", "qlenet-dm-100ep")),
+    ("MNIST", "qlenet", "dm", "qlenet", 10, ("study", "methods-long", "qlenet-dm-60ep")),
     ("MNIST", "qlenet", "dc", "qlenet", 10, ("study", "methods", "qlenet-dc")),
     ("MNIST", "qlenet", "dm", "lenet", 10, ("cross", "methods", "lenet-dm", "qlenet")),
     ("MNIST", "lenet", "faithful", "lenet", 10, ("archive", "mnist-400ep", "lenet")),
@@ -134,13 +134,6 @@ def collect_rows(found: dict, archive: str|Path, # the archived seed records (re
     return rows
 
 # %% ../nbs/11m_method_study.ipynb #3e7d000a
-def holm(pvalues: list[float]) -> list[float]:
-    "Holm-adjusted p-values, in the order given."
-    order, out, running = sorted(range(len(pvalues)), key=lambda i: pvalues[i]), [0.0] * len(pvalues), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(pvalues) - rank) * pvalues[i])); out[i] = running
-    return out
-
 def against(rows: list[dict], baseline: dict) -> list[dict]:
     "Each row's difference from `baseline` with Welch's p and the Holm-adjusted p over `rows`."
     from scipy.stats import ttest_ind

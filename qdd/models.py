@@ -23,7 +23,8 @@ __all__ = ['PQC_OPTIONS', 'MODELS', 'lenet_flat_size', 'lenet_features', 'lenet_
 # %% ../nbs/03_models.ipynb #4b94f0a9
 def _check_geometry(in_channels, img_size, n_classes, min_size):
     "ConfigError unless the image geometry and class count are usable by a network needing `min_size` pixels."
-    for name, v, least in (("in_channels", in_channels, 1), ("img_size", img_size, min_size), ("n_classes", n_classes, 2)):
+    for name, v, least in (("in_channels", in_channels, 1), ("img_size", img_size, min_size),
+                           ("n_classes", n_classes, 2)):
         if not isinstance(v, int) or v < least: raise ConfigError(f"{name} must be an integer >= {least}, got {v!r}")
 
 def lenet_flat_size(img_size: int) -> int:
@@ -61,8 +62,8 @@ def lenet_trunk(w: dict, # weights by name, as in the model's state_dict
 # %% ../nbs/03_models.ipynb #e91ed693
 def _check_input(x: Tensor, in_channels: int, img_size: int):
     if x.dim() != 4 or tuple(x.shape[1:]) != (in_channels, img_size, img_size):
-        raise ConfigError(f"expected images of shape (batch, {in_channels}, {img_size}, {img_size}), got {tuple(x.shape)}; "
-                          f"build the model with the data set's in_channels and img_size")
+        raise ConfigError(f"expected images of shape (batch, {in_channels}, {img_size}, {img_size}), got "
+                          f"{tuple(x.shape)}; build the model with the data set's in_channels and img_size")
 
 # %% ../nbs/03_models.ipynb #81fcb084
 class LeNet(nn.Module):
@@ -131,12 +132,14 @@ class AlexCifarNet(nn.Module):
         _check_geometry(in_channels, img_size, n_classes, 1)
         self.in_channels, self.img_size = in_channels, img_size
         self.features = nn.Sequential(OrderedDict(
-            conv1=nn.Conv2d(in_channels, 64, 5, padding=2), relu1=nn.ReLU(), pool1=nn.MaxPool2d(3, 2, padding=1), norm1=_lrn(),
+            conv1=nn.Conv2d(in_channels, 64, 5, padding=2), relu1=nn.ReLU(), pool1=nn.MaxPool2d(3, 2, padding=1),
+            norm1=_lrn(),
             conv2=nn.Conv2d(64, 64, 5, padding=2), relu2=nn.ReLU(), norm2=_lrn(), pool2=nn.MaxPool2d(3, 2, padding=1),
             flatten=nn.Flatten()))
         flat = 64 * _pool_side(_pool_side(img_size))**2
         self.classifier = nn.Sequential(OrderedDict(
-            fc1=nn.Linear(flat, 384), relu1=nn.ReLU(), fc2=nn.Linear(384, 192), relu2=nn.ReLU(), fc3=nn.Linear(192, n_classes)))
+            fc1=nn.Linear(flat, 384), relu1=nn.ReLU(), fc2=nn.Linear(384, 192), relu2=nn.ReLU(),
+            fc3=nn.Linear(192, n_classes)))
 
     def forward_with(self, w: dict, # every parameter and buffer by name (see `weights_of`)
                      x: Tensor) -> Tensor:
@@ -170,7 +173,8 @@ def init_model(model: nn.Module, seed: int) -> nn.Module:
     init_weights(model, seed)
     owned = (nn.Conv2d, nn.Linear, PQC, QuantumLeNet)
     known = {id(p) for m in model.modules() if isinstance(m, owned) for p in m.parameters(recurse=isinstance(m, PQC))}
-    generator = torch.Generator().manual_seed(int(seed) + 1)  # circuit weights of a user's layer (PennyLane's default range)
+    # circuit weights of a user's layer (PennyLane's default range)
+    generator = torch.Generator().manual_seed(int(seed) + 1)
     for p in model.parameters():
         if id(p) not in known: p.copy_(torch.rand(p.shape, generator=generator) * 2 * torch.pi)
     return model
@@ -186,7 +190,8 @@ def make_model(name: str, # a key of MODELS
     "An initialised model `name` for the given geometry; the same seed gives the same weights."
     if name not in MODELS: raise ConfigError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
     if kw and MODELS[name] is not QuantumLeNet:
-        raise ConfigError(f"{name!r} is classical and takes no quantum options ({', '.join(sorted(kw))}); use 'qlenet' or drop them")
+        raise ConfigError(f"{name!r} is classical and takes no quantum options ({', '.join(sorted(kw))}); use 'qlenet' "
+                          "or drop them")
     return init_weights(MODELS[name](in_channels, img_size, n_classes, **kw), seed)
 
 # %% ../nbs/03_models.ipynb #9b8390b7
@@ -233,7 +238,8 @@ def live_weights(model: nn.Module) -> nn.Module:
 # %% ../nbs/03_models.ipynb #9b1252d5
 def _pqcs(model: nn.Module):
     "The circuit layers of `model`: qdd's PQC and PennyLane TorchLayers (counted from the first time they are seen)."
-    return [m for m in live_weights(model).modules() if isinstance(m, PQC) or isinstance(getattr(m, "qnode_weights", None), _LiveWeights)]
+    return [m for m in live_weights(model).modules()
+            if isinstance(m, PQC) or isinstance(getattr(m, "qnode_weights", None), _LiveWeights)]
 
 def count_executions(model: nn.Module) -> int:
     "Circuit executions so far: one per sample per forward pass through each PQC of `model` (0 for classical models)."

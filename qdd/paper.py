@@ -14,22 +14,10 @@ from .data import dataset_source, toy_dataset
 from .runner import CLUSTER_EPILOG, Cluster, Job, Stopped, add_cluster_args, cluster_from_args, ray_session, run_jobs
 
 # %% auto #0
-__all__ = ['PAPER_ACC', 'PAPER_NOTE', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'DIE_WITH_PARENT', 'TRAIN_SIZES', 'Run',
-           'parse_epochs', 'distill_runs', 'beyond_runs', 'profile_phases', 'profile_runs', 'papermill_command',
-           'wait_or_kill', 'execute', 'reproduce', 'check_device', 'thread_env', 'default_jobs', 'paper_job',
-           'step_seconds', 'estimate_seconds', 'list_runs', 'main']
-
-# %% ../nbs/13_paper.ipynb #65735f71
-PAPER_ACC = {  # (dataset key, model, hermitian) -> accuracy in percent reported by the paper
-    ("mnist", "qlenet", "trainable"): 91.9, ("mnist", "qlenet", "fixed"): 91.9 - 1.8,
-    ("mnist", "lenet", None): 94.0,
-    ("cifar10", "qlenet", "trainable"): 50.3, ("cifar10", "qlenet", "fixed"): 50.3 - 1.3,
-    ("cifar10", "alexcifarnet", None): 54.0, ("cifar10", "lenet", None): None,
-}
-PAPER_NOTE = {("mnist", "qlenet", "fixed"): "paper: at most 1.8 below trainable",
-              ("cifar10", "qlenet", "fixed"): "paper: at most 1.3 below trainable",
-              ("mnist", "lenet", None): "Wang et al. 2018 (93.8%)", ("cifar10", "alexcifarnet", None): "Wang et al. 2018",
-              ("cifar10", "lenet", None): "not reported"}
+__all__ = ['PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'DIE_WITH_PARENT', 'TRAIN_SIZES', 'Run', 'parse_epochs',
+           'distill_runs', 'beyond_runs', 'profile_phases', 'profile_runs', 'papermill_command', 'wait_or_kill',
+           'execute', 'reproduce', 'check_device', 'thread_env', 'default_jobs', 'paper_job', 'step_seconds',
+           'estimate_seconds', 'list_runs', 'main']
 
 # %% ../nbs/13_paper.ipynb #294a7080
 @dataclass

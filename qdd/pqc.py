@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_pqc.ipynb #95a294ca
 from __future__ import annotations
-import functools, math
+import math
 from pathlib import Path
 
 import torch
@@ -12,14 +12,12 @@ from fastcore.basics import patch
 from torch import nn, Tensor
 
 from .core import ConfigError, atomic_write
+from .sim import (_real_dtype, check_hermitians, example_inputs, hermitian_from, pauli_coefficients_of_a,
+                     torch_expvals)
 
 # %% auto #0
-__all__ = ['HERMITIAN_MODES', 'PAULIS', 'A_TO_PAULI', 'BACKENDS', 'MAX_TORCH_QUBITS', 'make_qnode', 'reference_qnode',
-           'example_inputs', 'hermitian_from', 'draw_circuit', 'circuit_specs', 'embed', 'rot_matrices', 'kron_qubits',
-           'layer_ranges', 'cnot_ring', 'ring_gathers', 'chain_layers', 'circuit_unitary', 'measurement_bases',
-           'bloch_signs', 'Square', 'measurement_tables', 'amplitude_matrix', 'state_amplitudes', 'amplitudes',
-           'bloch_vectors', 'density_matrices', 'pauli_coefficients', 'pauli_coefficients_of_a', 'check_hermitians',
-           'torch_expvals', 'installed_devices', 'pennylane_diff_method', 'FirstOrderOnly', 'xavier_normal_', 'PQC']
+__all__ = ['HERMITIAN_MODES', 'BACKENDS', 'MAX_TORCH_QUBITS', 'make_qnode', 'reference_qnode', 'draw_circuit', 'circuit_specs',
+           'installed_devices', 'pennylane_diff_method', 'FirstOrderOnly', 'xavier_normal_', 'PQC']
 
 # %% ../nbs/02_pqc.ipynb #fac8bd6b
 def make_qnode(n_qubits: int = 6, n_layers: int = 3, # circuit size; weights have shape (n_layers, n_qubits, 3)
@@ -37,26 +35,12 @@ def make_qnode(n_qubits: int = 6, n_layers: int = 3, # circuit size; weights hav
         if measure == "pauli":
             return [qml.expval(P(i)) for i in wires for P in (qml.PauliX, qml.PauliY, qml.PauliZ)]
         return [qml.expval(qml.Hermitian(hermitians[i], wires=i)) for i in wires]
-    return qml.QNode(circuit, qml.device(device, wires=n_qubits), interface="torch", diff_method=diff_method, shots=shots)
+    return qml.QNode(circuit, qml.device(device, wires=n_qubits), interface="torch", diff_method=diff_method,
+                     shots=shots)
 
 def reference_qnode(n_qubits: int = 6, n_layers: int = 3):
     "The reference every test compares with: `default.qubit`, backprop, so it has exact first and second derivatives."
     return make_qnode(n_qubits, n_layers)
-
-# %% ../nbs/02_pqc.ipynb #2f5f48ca
-def example_inputs(n_qubits: int = 6, n_layers: int = 3, batch: int|None = None, seed: int = 0,
-                   dtype=torch.float64):
-    "Random (z, weights, A_real, A_imag) for a circuit: features, angles, and the two real parts of A."
-    g = torch.Generator().manual_seed(seed)
-    z = torch.randn(*([batch] if batch else []), 2**n_qubits, generator=g, dtype=dtype)
-    weights = torch.randn(n_layers, n_qubits, 3, generator=g, dtype=dtype)
-    return z, weights, *torch.randn(2, n_qubits, 2, 2, generator=g, dtype=dtype)
-
-def hermitian_from(a_real: Tensor, a_imag: Tensor # (..., 2, 2) real and imaginary parts of A
-                  ) -> Tensor:
-    "The Hermitian matrix (A + A^dagger)/2 of a complex A given by its real and imaginary parts."
-    a = torch.complex(a_real, a_imag)
-    return (a + a.mH) / 2
 
 # %% ../nbs/02_pqc.ipynb #dc622825
 def draw_circuit(n_qubits: int = 6, n_layers: int = 3,
@@ -65,7 +49,8 @@ def draw_circuit(n_qubits: int = 6, n_layers: int = 3,
     "Matplotlib figure of the circuit, expanded to Rot and CNOT gates."
     import pennylane as qml
     z, w, ar, ai = example_inputs(n_qubits, n_layers)
-    fig, _ = qml.draw_mpl(make_qnode(n_qubits, n_layers), level="device", style="pennylane")(z, w, hermitian_from(ar, ai))
+    draw = qml.draw_mpl(make_qnode(n_qubits, n_layers), level="device", style="pennylane")
+    fig, _ = draw(z, w, hermitian_from(ar, ai))
     if path is not None:
         with atomic_write(path) as f: fig.savefig(f, format="png", dpi=150, bbox_inches="tight")
     return fig
@@ -79,217 +64,8 @@ def circuit_specs(n_qubits: int = 6, n_layers: int = 3) -> dict:
     return {"gates": dict(res.gate_types), "num_gates": res.num_gates, "depth": res.depth,
             "angles": 3 * n_qubits * n_layers}
 
-# %% ../nbs/02_pqc.ipynb #1a821a42
-def embed(z: Tensor, # (..., 2**n) real features
-          eps: float = 1e-12 # smallest squared norm divided by
-         ) -> Tensor:
-    "Amplitude embedding: the state z / |z| (a zero vector stays zero)."
-    return z / z.square().sum(-1, keepdim=True).clamp_min(eps).sqrt()
-
-# %% ../nbs/02_pqc.ipynb #a6568dd4
-# rows: phi, theta, omega; columns: entries m00, m01, m10, m11 of Rot. Phases, then cosine arguments (plus shifts).
-_ROT_LINEAR = 0.5 * torch.tensor([[-1., 1., -1., 1., 0., 0., 0., 0.], [0., 0., 0., 0., 1., 1., 1., 1.],
-                                  [-1., -1., 1., 1., 0., 0., 0., 0.]], dtype=torch.float64)
-_ROT_SHIFT = torch.tensor([0., math.pi / 2, -math.pi / 2, 0.], dtype=torch.float64)
-
-def _rot_cosine_tables():
-    "(3, 16) angles -> cosine arguments, (16,) their shifts, (16, 8) pair sums: entry e's (re, im) from 4 cosines."
-    p, c, s = _ROT_LINEAR[:, :4], _ROT_LINEAR[:, 4:], _ROT_SHIFT
-    linear = torch.stack([p + c, p - c, p + c, p - c], -1).reshape(3, 16)
-    shift = torch.stack([s, -s, s - math.pi / 2, -s - math.pi / 2], -1).reshape(16)
-    pairs = torch.kron(torch.eye(8, dtype=torch.float64), torch.full((2, 1), 0.5))
-    return linear, shift, pairs
-
-@functools.lru_cache(maxsize=16)
-def _rot_constants(dtype, device): return tuple(t.to(device, dtype) for t in _rot_cosine_tables())
-
-def rot_matrices(weights: Tensor # (..., 3) angles (phi, theta, omega), PennyLane's Rot convention
-                ) -> Tensor:
-    "Complex (..., 2, 2) matrices Rot(phi, theta, omega) = RZ(omega) RY(theta) RZ(phi)."
-    linear, shift, pairs = _rot_constants(weights.dtype, weights.device)
-    re_im = torch.cos(torch.addmm(shift, weights.reshape(-1, 3), linear)) @ pairs
-    return torch.view_as_complex(re_im.view(*weights.shape[:-1], 2, 2, 2))
-
-
-# %% ../nbs/02_pqc.ipynb #4a291723
-def _kron_broadcast(R: Tensor # (*batch, m, 2, 2)
-                   ) -> Tensor:
-    "(*batch, 2**m, 2**m) Kronecker product over the m axis, by broadcasting."
-    *batch, m = R.shape[:-2]
-    out = None
-    for i, Ri in enumerate(R.unbind(-3)):
-        shape = [*batch] + [1] * (2 * m); shape[len(batch) + i] = shape[len(batch) + m + i] = 2
-        out = Ri.reshape(shape) if out is None else out * Ri.reshape(shape)
-    return out.reshape(*batch, 2**m, 2**m)
-
-def kron_qubits(R: Tensor # (L, n, 2, 2): one single-qubit gate per layer and qubit
-               ) -> Tensor:
-    "(L, 2**n, 2**n): for each layer, the Kronecker product of its gates, qubit 0 most significant."
-    L, n = R.shape[:2]
-    if n < 4: return _kron_broadcast(R)
-    h = n // 2
-    if n % 2 == 0: A, B = _kron_broadcast(R.unflatten(1, (2, h))).unbind(1)
-    else: A, B = _kron_broadcast(R[:, :h]), _kron_broadcast(R[:, h:])
-    a, b = A.shape[-1], B.shape[-1]
-    return (A.view(L, a, 1, a, 1) * B.view(L, 1, b, 1, b)).reshape(L, a * b, a * b)
-
-# %% ../nbs/02_pqc.ipynb #7e8dbcab
-def layer_ranges(n_qubits: int, n_layers: int) -> list[int]:
-    "StronglyEntanglingLayers' default CNOT range per layer: (l % (n - 1)) + 1, or 0 for a single qubit."
-    return [(l % (n_qubits - 1)) + 1 if n_qubits > 1 else 0 for l in range(n_layers)]
-
-def cnot_ring(n_qubits: int, r: int) -> Tensor:
-    "(2**n, 2**n) permutation matrix of CNOT(i, (i + r) % n) applied for i = 0 .. n-1."
-    x = torch.arange(2**n_qubits)
-    bits = [(x >> (n_qubits - 1 - i)) & 1 for i in range(n_qubits)]
-    for i in range(n_qubits if r else 0): bits[(i + r) % n_qubits] = bits[(i + r) % n_qubits] ^ bits[i]
-    image = sum(b << (n_qubits - 1 - i) for i, b in enumerate(bits))
-    return torch.zeros(2**n_qubits, 2**n_qubits).index_put_((image, x), torch.tensor(1.0))
-
-# %% ../nbs/02_pqc.ipynb #6a2d5502
-def _real_dtype(cdtype): return torch.float64 if cdtype == torch.complex128 else torch.float32
-
-@functools.lru_cache(maxsize=64)
-def ring_gathers(n_qubits: int, n_layers: int, device=torch.device("cpu")) -> tuple:
-    "For each layer, the row index g with (P M)[y] = M[g[y]] for its CNOT ring P (cached)."
-    return tuple(cnot_ring(n_qubits, r).argmax(1).to(device) for r in layer_ranges(n_qubits, n_layers))
-
-def chain_layers(weights: Tensor, # (n_layers, n_qubits, 3) angles
-                 cdtype, last: Tensor|None = None # matrix applied after the last layer's CNOT ring, folded into it
-                ) -> Tensor:
-    "(last @) P_{L-1} K_{L-1} ... P_0 K_0 for the rotation layers K_l and CNOT rings P_l."
-    L, n = weights.shape[:2]
-    gathers = ring_gathers(n, L, weights.device)
-    K = kron_qubits(rot_matrices(weights.to(_real_dtype(cdtype)))).unbind(0)
-    U = None
-    for l in range(L - 1): U = (K[l] if U is None else K[l] @ U).index_select(0, gathers[l])
-    if last is None: return (K[-1] if U is None else K[-1] @ U).index_select(0, gathers[-1])
-    return last @ (K[-1] if U is None else K[-1] @ U)
-
-def circuit_unitary(weights: Tensor, # (n_layers, n_qubits, 3) angles
-                    cdtype=torch.complex64) -> Tensor:
-    "(2**n, 2**n) unitary of StronglyEntanglingLayers(weights) with default ranges."
-    return chain_layers(weights, cdtype)
-
-# %% ../nbs/02_pqc.ipynb #9fd9d296
-def measurement_bases(n_qubits: int) -> Tensor:
-    "(3 * 2**n, 2**n) complex128: basis changes to measure X, Y and Z on every qubit, stacked."
-    hadamard = torch.tensor([[1, 1], [1, -1]], dtype=torch.complex128) / math.sqrt(2)
-    to_y = hadamard @ torch.tensor([[1, 0], [0, -1j]], dtype=torch.complex128)  # H S^dagger maps Y to Z
-    every_qubit = lambda m: functools.reduce(torch.kron, [m] * n_qubits)
-    return torch.cat([every_qubit(hadamard), every_qubit(to_y), torch.eye(2**n_qubits, dtype=torch.complex128)])
-
-def bloch_signs(n_qubits: int) -> Tensor:
-    "(6 * 2**n, 3n) table: row (basis k, state x, re/im) -> column (wire i, Pauli k), entry +1/-1 by bit i of x."
-    x = torch.arange(2**n_qubits)
-    signs = torch.stack([1 - 2 * ((x >> (n_qubits - 1 - i)) & 1) for i in range(n_qubits)], -1).double()
-    table = torch.zeros(3, 2**n_qubits, n_qubits, 3, dtype=torch.float64)
-    for k in range(3): table[k, :, :, k] = signs
-    return table.reshape(3 * 2**n_qubits, 3 * n_qubits).repeat_interleave(2, dim=0)
-
-# %% ../nbs/02_pqc.ipynb #0da3b816
-class Square(torch.autograd.Function):
-    "Elementwise square whose backward, 2 * a * grad, allocates a single tensor and is itself differentiable."
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return a * a
-    @staticmethod
-    def backward(ctx, grad):
-        a, = ctx.saved_tensors
-        return (grad * a).mul_(2)
-
-# %% ../nbs/02_pqc.ipynb #d9798977
-@functools.lru_cache(maxsize=64)
-def measurement_tables(n_qubits: int, n_layers: int, cdtype=torch.complex64, device=torch.device("cpu")):
-    "(bases @ last CNOT ring, Bloch sign table) of a circuit (cached)."
-    ring = cnot_ring(n_qubits, layer_ranges(n_qubits, n_layers)[-1]).to(torch.complex128)
-    return (measurement_bases(n_qubits) @ ring).to(device, cdtype), bloch_signs(n_qubits).to(device, _real_dtype(cdtype))
-
-def amplitude_matrix(weights: Tensor, cdtype=torch.complex64) -> Tensor:
-    "(6 * 2**n, 2**n) real: real and imaginary parts of the X, Y and Z-basis amplitudes, per input feature."
-    W = chain_layers(weights, cdtype, measurement_tables(weights.shape[1], weights.shape[0], cdtype, weights.device)[0])
-    return torch.view_as_real(W).transpose(1, 2).reshape(-1, W.shape[1])
-
-def state_amplitudes(z: Tensor, # (B, 2**n) real features
-                     weights: Tensor, cdtype=torch.complex64) -> Tensor:
-    "`z @ amplitude_matrix(weights).T`, computed by applying the layers to the states one after the other."
-    L, n = weights.shape[:2]
-    gathers = ring_gathers(n, L, z.device)
-    K = kron_qubits(rot_matrices(weights.to(_real_dtype(cdtype)))).unbind(0)
-    psi = z.to(cdtype)
-    for l in range(L - 1): psi = (psi @ K[l].T).index_select(1, gathers[l])
-    return torch.view_as_real(psi @ K[-1].T @ measurement_tables(n, L, cdtype, z.device)[0].T).reshape(len(z), -1)
-
-def amplitudes(z: Tensor, # (B, 2**n) real features
-               weights: Tensor, cdtype=torch.complex64) -> Tensor:
-    "(B, 6 * 2**n) real and imaginary parts of the X, Y and Z-basis amplitudes, in the cheaper order for the batch."
-    z = z.to(_real_dtype(cdtype))
-    if len(z) < z.shape[-1]: return state_amplitudes(z, weights, cdtype)
-    return z @ amplitude_matrix(weights, cdtype).T
-
-def bloch_vectors(z: Tensor, # (B, 2**n) real features
-                  weights: Tensor, # (n_layers, n, 3) angles
-                  cdtype=torch.complex64, eps: float = 1e-12) -> Tensor:
-    "(B, n, 3) Bloch vectors (<X_i>, <Y_i>, <Z_i>) of every wire after the circuit."
-    z = z.to(_real_dtype(cdtype))
-    signs = measurement_tables(weights.shape[1], weights.shape[0], cdtype, z.device)[1]
-    r = Square.apply(amplitudes(z, weights, cdtype)) @ signs
-    return (r / z.square().sum(-1, keepdim=True).clamp_min(eps)).unflatten(-1, (-1, 3))
-
-def density_matrices(bloch: Tensor # (..., 3) Bloch vectors
-                    ) -> Tensor:
-    "(..., 2, 2) density matrices (I + r . sigma) / 2."
-    x, y, zc = bloch.unbind(-1)
-    return torch.stack([1 + zc, torch.complex(x, -y), torch.complex(x, y), 1 - zc], -1).unflatten(-1, (2, 2)) / 2
-
-
-# %% ../nbs/02_pqc.ipynb #104f3815
-HERMITIAN_MODES = ("trainable", "fixed", "pauliz")
-PAULIS = torch.tensor([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=torch.complex128)
-
-def pauli_coefficients(H: Tensor # (..., 2, 2) Hermitian matrices
-                      ) -> Tensor:
-    "(..., 4) real coefficients (h0, hx, hy, hz) with H = h0 I + hx X + hy Y + hz Z."
-    return torch.einsum("...ac,kca->...k", H, PAULIS.to(H.device, H.dtype)).real / 2
-
-# rows: Re a00, Re a01, Re a10, Re a11, Im a00, Im a01, Im a10, Im a11; columns: h0, hx, hy, hz of (A + A^dagger)/2
-A_TO_PAULI = torch.tensor([[.5, 0, 0, .5], [0, .5, 0, 0], [0, .5, 0, 0], [.5, 0, 0, -.5],
-                           [0, 0, 0, 0], [0, 0, -.5, 0], [0, 0, .5, 0], [0, 0, 0, 0]], dtype=torch.float64)
-
-def pauli_coefficients_of_a(a_real: Tensor, a_imag: Tensor # (n, 2, 2) each
-                           ) -> Tensor:
-    "(n, 4) Pauli coefficients of (A + A^dagger)/2, straight from the real parameters of A."
-    return torch.cat([a_real.flatten(-2), a_imag.flatten(-2)], -1) @ _a_to_pauli(a_real.dtype, a_real.device)
-
-@functools.lru_cache(maxsize=16)
-def _a_to_pauli(dtype, device): return A_TO_PAULI.to(device, dtype)
-
-# %% ../nbs/02_pqc.ipynb #e3710c8d
-def check_hermitians(H, n_qubits: int) -> Tensor:
-    "`H` as a complex128 (n, 2, 2) tensor; ConfigError if the shape is wrong or a matrix is not Hermitian."
-    H = torch.as_tensor(H)
-    if tuple(H.shape) != (n_qubits, 2, 2):
-        raise ConfigError(f"hermitians must have shape ({n_qubits}, 2, 2), one 2x2 matrix per qubit; got {tuple(H.shape)}")
-    H = H.to(torch.complex128)
-    if not torch.isfinite(torch.view_as_real(H)).all(): raise ConfigError("hermitians contain NaN or infinite entries")
-    bad = ((H - H.mH).abs().amax((-1, -2)) > 1e-6 * H.abs().amax((-1, -2)).clamp_min(1)).nonzero().flatten().tolist()
-    if bad: raise ConfigError(f"hermitians {bad} are not Hermitian (H != H^dagger); pass (A + A^dagger)/2 for any complex A")
-    return H
-
-# %% ../nbs/02_pqc.ipynb #a507ec96
-def torch_expvals(z: Tensor, # (B, 2**n) real features
-                  weights: Tensor, # (n_layers, n, 3) angles
-                  a_real: Tensor, a_imag: Tensor, # (n, 2, 2) parts of A; H_i = (A_i + A_i^dagger)/2
-                  cdtype=torch.complex64, eps: float = 1e-12) -> Tensor:
-    "(B, n) expectation values <H_i> of the circuit: the torch engine."
-    rd, n = _real_dtype(cdtype), weights.shape[1]
-    z, coef = z.to(rd), pauli_coefficients_of_a(a_real.to(rd), a_imag.to(rd))
-    signs = (measurement_tables(n, weights.shape[0], cdtype, z.device)[1].view(-1, n, 3) * coef[:, 1:]).sum(-1)
-    return coef[:, 0] + (Square.apply(amplitudes(z, weights, cdtype)) @ signs) / z.square().sum(-1, keepdim=True).clamp_min(eps)
-
-
 # %% ../nbs/02_pqc.ipynb #14f9375a
+HERMITIAN_MODES = ("trainable", "fixed", "pauliz")
 BACKENDS = ("torch", "pennylane")
 MAX_TORCH_QUBITS = 10  # the engine builds a dense 2^n x 2^n unitary per forward pass
 
@@ -299,7 +75,8 @@ def installed_devices() -> list[str]:
     return sorted(e.name for e in entry_points(group="pennylane.plugins"))
 
 def _check_choice(value, name, choices):
-    if value not in choices: raise ConfigError(f"unknown {name} {value!r}: choose one of {', '.join(map(repr, choices))}")
+    if value not in choices:
+        raise ConfigError(f"unknown {name} {value!r}: choose one of {', '.join(map(repr, choices))}")
 
 def _check_pqc_args(n_qubits, n_layers, hermitian, dtype, backend, device, shots, hermitians):
     "Raise ConfigError for any invalid PQC argument."
@@ -307,13 +84,17 @@ def _check_pqc_args(n_qubits, n_layers, hermitian, dtype, backend, device, shots
         if not isinstance(v, int) or v < 1: raise ConfigError(f"{name} must be a positive integer, got {v!r}")
     _check_choice(hermitian, "hermitian mode", HERMITIAN_MODES); _check_choice(backend, "backend", BACKENDS)
     _check_choice(dtype, "dtype", (torch.complex64, torch.complex128))
-    if shots is not None and (not isinstance(shots, int) or shots < 1): raise ConfigError(f"shots must be None or a positive integer, got {shots!r}")
+    if shots is not None and (not isinstance(shots, int) or shots < 1):
+        raise ConfigError(f"shots must be None or a positive integer, got {shots!r}")
     if backend == "torch" and (shots is not None or device != "default.qubit"):
-        raise ConfigError("device and shots apply to backend='pennylane'; the torch engine is exact (drop them or set backend='pennylane')")
+        raise ConfigError("device and shots apply to backend='pennylane'; the torch engine is exact (drop them or set "
+                          "backend='pennylane')")
     if backend == "torch" and n_qubits > MAX_TORCH_QUBITS:
-        raise ConfigError(f"the torch engine stores 2^n x 2^n matrices: use n_qubits (--n-qubits) <= {MAX_TORCH_QUBITS}, or "
-                          "backend='pennylane' (qdd evaluate --backend pennylane:DEVICE) to replay on a PennyLane device")
-    if hermitians is not None and hermitian == "pauliz": raise ConfigError("hermitians= conflicts with hermitian='pauliz': use 'fixed' or 'trainable'")
+        raise ConfigError("the torch engine stores 2^n x 2^n matrices: use n_qubits (--n-qubits) <= "
+                          f"{MAX_TORCH_QUBITS}, or backend='pennylane' (qdd evaluate --backend pennylane:DEVICE) to "
+                          "replay on a PennyLane device")
+    if hermitians is not None and hermitian == "pauliz":
+        raise ConfigError("hermitians= conflicts with hermitian='pauliz': use 'fixed' or 'trainable'")
     if hermitians is not None: check_hermitians(hermitians, n_qubits)
 
 # %% ../nbs/02_pqc.ipynb #6012e488
@@ -366,15 +147,16 @@ class PQC(nn.Module):
                  hermitians=None, # optional (n_qubits, 2, 2) Hermitian matrices to start from (or keep, if fixed)
                 ):
         super().__init__()
-        _check_pqc_args(n_qubits=n_qubits, n_layers=n_layers, hermitian=hermitian, dtype=dtype, backend=backend, device=device,
-                        shots=shots, hermitians=hermitians)
+        _check_pqc_args(n_qubits=n_qubits, n_layers=n_layers, hermitian=hermitian, dtype=dtype, backend=backend,
+                        device=device, shots=shots, hermitians=hermitians)
         self.n_qubits, self.n_layers, self.hermitian, self.train_pqc = n_qubits, n_layers, hermitian, train_pqc
         self.dtype, self.backend, self.device_name, self.shots = dtype, backend, device, shots
         self.diff_method = pennylane_diff_method(device, n_qubits, shots) if backend == "pennylane" else None
         self.executions, self._qnodes = 0, None
         rd = _real_dtype(dtype)
         self._register("weights", torch.zeros(n_layers, n_qubits, 3, dtype=rd), train_pqc)
-        for name in ("herm_real", "herm_imag"): self._register(name, torch.zeros(n_qubits, 2, 2, dtype=rd), hermitian == "trainable")
+        for name in ("herm_real", "herm_imag"):
+            self._register(name, torch.zeros(n_qubits, 2, 2, dtype=rd), hermitian == "trainable")
         self._explicit = hermitians is not None
         if hermitians is not None: self.set_hermitians(hermitians)
         if hermitian == "pauliz": self.herm_real[:, 0, 0], self.herm_real[:, 1, 1] = 1.0, -1.0
@@ -390,7 +172,8 @@ class PQC(nn.Module):
 def set_hermitians(self: PQC, H # (n_qubits, 2, 2) Hermitian matrices
                   ):
     "Use the Hermitian matrices `H` (checked) as the observables."
-    if self.hermitian == "pauliz": raise ConfigError("hermitian='pauliz' has fixed observables; use 'fixed' or 'trainable'")
+    if self.hermitian == "pauliz":
+        raise ConfigError("hermitian='pauliz' has fixed observables; use 'fixed' or 'trainable'")
     H = check_hermitians(H, self.n_qubits).to(self.herm_real.device)
     self.herm_real.copy_(H.real); self.herm_imag.copy_(H.imag); self._explicit = True
 
@@ -436,8 +219,10 @@ def run(self: PQC, z: Tensor, # (B, 2**n_qubits) or (2**n_qubits,) real features
 
 @patch
 def extra_repr(self: PQC) -> str:
-    return (f"n_qubits={self.n_qubits}, n_layers={self.n_layers}, hermitian={self.hermitian!r}, train_pqc={self.train_pqc}, "
-            f"backend={self.backend!r}" + (f", device={self.device_name!r}, shots={self.shots}" if self.backend == "pennylane" else ""))
+    return (f"n_qubits={self.n_qubits}, n_layers={self.n_layers}, hermitian={self.hermitian!r}, "
+            f"train_pqc={self.train_pqc}, "
+            f"backend={self.backend!r}" + (f", device={self.device_name!r}, shots={self.shots}"
+                                           if self.backend == "pennylane" else ""))
 
 # %% ../nbs/02_pqc.ipynb #fa63f6a5
 @patch
@@ -446,8 +231,8 @@ def _qnode(self: PQC, measure: str):
     import pennylane as qml
     if self._qnodes is None: self._qnodes = {}
     if measure not in self._qnodes:
-        q = make_qnode(self.n_qubits, self.n_layers, device=self.device_name, diff_method=self.diff_method, shots=self.shots,
-                       measure=measure)
+        q = make_qnode(self.n_qubits, self.n_layers, device=self.device_name, diff_method=self.diff_method,
+                       shots=self.shots, measure=measure)
         self._qnodes[measure] = qml.transforms.broadcast_expand(q) if self.diff_method == "parameter-shift" else q
     return self._qnodes[measure]
 
@@ -458,7 +243,9 @@ def _pennylane_forward(self: PQC, z, weights, herm_real, herm_imag):
         bloch = torch.stack(self._qnode("pauli")(z, w), -1).reshape(len(z), self.n_qubits, 3)
         coef = pauli_coefficients_of_a(herm_real.double(), herm_imag.double())
         out = coef[:, 0] + (bloch * coef[:, 1:]).sum(-1)
-    else: out = torch.stack(self._qnode("hermitian")(z, w, hermitian_from(herm_real.double(), herm_imag.double()).detach()), -1)
+    else:
+        H = hermitian_from(herm_real.double(), herm_imag.double()).detach()
+        out = torch.stack(self._qnode("hermitian")(z, w, H), -1)
     return FirstOrderOnly.apply(out.reshape(len(z), self.n_qubits).to(_real_dtype(self.dtype)))
 
 @patch

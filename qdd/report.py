@@ -4,29 +4,34 @@
 
 # %% ../nbs/14_report.ipynb #011af373
 from __future__ import annotations
-import csv, io, re, shutil
+import csv, io, math, re, shutil
+from importlib import resources
+from string import Template
 from pathlib import Path
 
 from .core import atomic_write, load_file, markdown_table, save_json, save_text
-from .paper import PAPER_ACC, PAPER_NOTE
+from .published import HERMITIAN_BOUND, PAPER_ACC, PAPER_NOTE
 from .pqc import HERMITIAN_MODES
 from .config import FIELD_DEFAULTS
 from .watch import accuracy_dips
-from .seeds import fisher_exact_p
+from .seeds import study_table
+from .stats import ALPHA, MIN_SEEDS, fisher_exact_p
+from .tables import adjust, choices, paper_tests, stabilised_check, study_tests, tests_markdown
+from .tables import table1_markdown as seeds_table1_markdown, table1_rows as seeds_table1_rows
 
 # %% auto #0
-__all__ = ['PAPER_EPOCHS', 'PAPER_HERMITIAN_COST', 'N_CLASSES', 'STUDIES', 'MD_COLUMNS', 'FIGURE_KINDS', 'FIDELITY',
-           'UNSTATED_CONFIG', 'TABLE_NOTES', 'BEYOND_TABLES', 'hermitian_bound', 'load_metrics', 'load_study',
-           'late_gain', 'paper_key', 'lr_summary', 'table1_row', 'table1_rows', 'fmt', 'table_markdown', 'table1_text',
-           'write_csv', 'copy_file', 'copy_run_files', 'copy_study_metrics', 'curves_by_dataset', 'hermitian_cost',
-           'hermitian_cost_lines', 'run_label', 'collapse_lines', 'quantum_vs_classical', 'budget_note', 'gap_lines',
-           'divergences', 'hermitian_verdict', 'stability_verdict', 'ablation_lines', 'cost_lines', 'demote_headings',
-           'seed_verdicts', 'full_budget_hermitian', 'table1_seeds_section', 'findings_text', 'beyond_section',
-           'dataset_labels', 'report_text']
+__all__ = ['PAPER_EPOCHS', 'PAPER_HERMITIAN_COST', 'N_CLASSES', 'STUDIES', 'MD_COLUMNS', 'FIGURE_KINDS', 'BEYOND_TABLES',
+           'hermitian_bound', 'load_metrics', 'load_study', 'late_gain', 'paper_key', 'lr_summary', 'table1_row',
+           'table1_rows', 'fmt', 'table_markdown', 'table1_text', 'write_csv', 'copy_file', 'copy_run_files',
+           'copy_study_metrics', 'curves_by_dataset', 'hermitian_cost', 'hermitian_cost_lines', 'run_label',
+           'collapse_lines', 'quantum_vs_classical', 'budget_note', 'gap_lines', 'divergences', 'hermitian_verdict',
+           'stability_verdict', 'ablation_lines', 'cost_lines', 'demote_headings', 'tests_summary', 'machine_of',
+           'portability_text', 'study_sections', 'beyond_tables', 'config_lines', 'dataset_labels', 'report_template',
+           'report_text']
 
 # %% ../nbs/14_report.ipynb #2b227b47
 PAPER_EPOCHS = FIELD_DEFAULTS["epochs"]  # the paper's distillation budget: DistillConfig's default, one number for qdd.seeds and the report
-PAPER_HERMITIAN_COST = {"MNIST": 1.8, "CIFAR-10": 1.3}  # the paper: a fixed Hermitian costs at most this many points
+PAPER_HERMITIAN_COST = {"MNIST": HERMITIAN_BOUND["mnist"].value, "CIFAR-10": HERMITIAN_BOUND["cifar10"].value}  # label -> bound
 N_CLASSES = 10  # classes of MNIST and CIFAR-10: a run's metrics.json does not record it
 
 def hermitian_bound(dataset: str # a data set label of Table I, e.g. "CIFAR-10 (JPEG copy)"
@@ -109,7 +114,7 @@ def table_markdown(rows: list[dict], columns: list = MD_COLUMNS) -> str:
 
 def table1_text(profile: str, rows: list[dict]) -> str:
     "The content of table1.md."
-    return (f"# Table I ({profile} profile)\n\nAccuracy in percent on the full test set after training only on the "
+    return (f"# Table I, one seed ({profile} profile)\n\nAccuracy in percent on the full test set after training only on the "
             f"distilled images.\n\n{table_markdown(rows)}\n")
 
 def write_csv(rows: list[dict], path: str|Path):
@@ -300,7 +305,7 @@ def _ablation_dataset(d: str, g: dict) -> list[str]:
         t, fr = g["ipc 1"]["test_acc"], g["frozen angles (original code)"]["test_acc"]
         out.append(f"- {d}, frozen circuit angles: {fr:.2f}% against {t:.2f}% with trained angles ({fr - t:+.2f} points) in one "
                    "seed's final snapshot; not a finding (a neighbouring evaluation of the same seed differs by tens of "
-                   "points): the angles study over seeds below is what to read.")
+                   "points): the angles study over seeds is what to read.")
     if "random init" in g:
         r = g["random init"]; std = r["test_acc_std"] or 0
         out.append(f"- {d}, random init (one distillation seed): {r['test_acc']:.2f}% +- {std:.2f} over {r['n_inits']} held-out inits "
@@ -349,184 +354,133 @@ def demote_headings(markdown: str, # Markdown text
         out.append("#" * min(levels, 7 - heading.end()) + line if heading else line)
     return "\n".join(out)
 
-# %% ../nbs/14_report.ipynb #09f8f1c8
-def seed_verdicts(results_dir: str|Path # the results folder holding seeds.md
+# %% ../nbs/14_report.ipynb #7e467bc4
+def tests_summary(tests: list[dict] # `qdd.tables.adjust` of every test the report states
                  ) -> str:
-    "The headings, budgets and verdicts of results/seeds.md, one heading level down: the claims the report stands behind."
-    path = Path(results_dir)/"seeds.md"
-    if not path.exists(): return "The seed studies have not run."
-    text = path.read_text()
-    studies = text[text.find("\n### ") + 1:] if "\n### " in text else ""  # the Table I part above has its own budget lines
-    lines = [l for l in studies.splitlines() if l.startswith(("### ", "Budget:", "- "))]
-    spaced = "\n".join(("\n" + l) if l.startswith("### ") else l for l in lines).lstrip("\n")
-    return demote_headings(spaced) + "\n\nTables and every seed: `results/seeds.md`."
+    "How many tests were stated, run and significant before and after Holm's correction, and which are established."
+    run = [t for t in tests if t["p"] is not None]
+    raw, est = [t for t in run if t["p"] < ALPHA], [t for t in run if t["verdict"] == "established"]
+    named = "; ".join(f"{t['comparison']} ({t['state']}: {t['difference']:+.2f} points, Holm p = {t['holm_p']:.3f})"
+                      for t in est)
+    return (f"The report states {len(tests)} tests; {len(run)} could be run ({len(tests) - len(run)} could not: too "
+            f"few complete seeds, or a derived number). {len(raw)} have p < {ALPHA} before correction; after Holm's "
+            "correction "
+            f"{len(est)} {'is' if len(est) == 1 else 'are'} established" + (f": {named}." if est else "."))
 
-def full_budget_hermitian(rows: list[dict]) -> str:
-    "Trainable against fixed Hermitian in the Table I runs, with their budgets and the paper's bound."
-    parts = []
-    for d in dict.fromkeys(r["dataset"] for r in rows):
-        q = {r["hermitian"]: r for r in rows if r["dataset"] == d and r["model"] == "qlenet"}
-        if {"trainable", "fixed"} <= set(q):
-            t, f, bound = q["trainable"], q["fixed"], hermitian_bound(d)
-            paper = "no published bound" if bound is None else f"at most {bound:g} points"
-            parts.append(f"{d} trainable {t['ours_acc']:.2f}% vs fixed {f['ours_acc']:.2f}% ({t['ours_acc'] - f['ours_acc']:+.2f} points; "
-                         f"{t['epochs']} / {f['epochs']} epochs; paper: {paper})")
-    return ("; ".join(parts) + ". Each is one seed's final snapshot of a run that collapsed and partly recovered (REPORT.md "
-            "lists the collapses): not a finding about the Hermitian; the Hermitian study over seeds below is what to read."
-            if parts else "not run.")
+# %% ../nbs/14_report.ipynb #480f8dba
+def machine_of(record: dict) -> tuple[str, str]:
+    "(CPU instruction set ATen used, threads) a record's provenance states, 'not recorded' where it predates them."
+    p, t = record.get("provenance") or {}, record.get("threads")
+    threads = p.get("threads", t.get("threads") if isinstance(t, dict) else t)
+    return str(p.get("aten_capability", "not recorded")), "not recorded" if threads is None else str(threads)
 
-# %% ../nbs/14_report.ipynb #d0f3ecd6
-def table1_seeds_section(results_dir: str|Path # the results folder holding table1_seeds.md
-                        ) -> str:
-    "The over-seeds Table I of `results/table1_seeds.md` with its headings one level down, or a line saying it has not run."
-    path = Path(results_dir)/"table1_seeds.md"
-    if not path.exists(): return "The seed studies have not run."
-    return demote_headings(path.read_text().strip())
+def _machines(found: dict) -> str:
+    seen = {}
+    for recs in (rs for s in found.values() for rs in s.values()):
+        for r in recs: seen.setdefault(machine_of(r), set()).add(str((r["seed"], r["config"])))  # a shared run once
+    return markdown_table([{"CPU instruction set (ATen)": isa, "threads": th, "records": len(n)}
+                           for (isa, th), n in sorted(seen.items())])
 
-# %% ../nbs/14_report.ipynb #66ba15ed
-def findings_text(rows: list[dict], # Table I rows
-                  studies: dict, # study name -> its metrics.json, or None (see `load_study`)
-                  results_dir: str|Path # the results folder (for seeds.md)
-                 ) -> str:
-    "Each study's verdict, with Table I's full-budget Hermitian runs: the findings beyond the paper."
-    return f"""### Over seeds: the claims that stand
+def portability_text(found: dict, # study -> variant -> seed records
+                     example: dict|None # results/portability.json: a seed rerun elsewhere; None: none recorded
+                    ) -> str:
+    "Which numbers carry to another machine, with the measured example and the machines the records state."
+    rec = next((r for r in found.get(example["study"], {}).get(example["variant"], []) if r["seed"] == example["seed"]),
+               None) if example else None
+    measured = "" if rec is None else (
+        f"The same seed of the same code, `{example['command']}` ({example['study']}, {example['variant']}, seed "
+        f"{example['seed']}), ended at {example['final_test_acc']:.2f}% on one CPU ({example['machine']}) and at "
+        f"{rec['final_test_acc']:.2f}% in its archived record, "
+        f"{abs(example['final_test_acc'] - rec['final_test_acc']):.2f} points apart. ")
+    return (measured + "Floating-point rounding differs between CPU instruction sets and thread counts, and the "
+            "training amplifies it, so a given seed's number does not carry to another machine; what carries is the "
+            "distribution over seeds (the means, spreads and tests above). The one-seed section below is not "
+            "portable.\n\n"
+            "Machines the seed records state (distinct runs):\n\n" + _machines(found))
 
-{seed_verdicts(results_dir)}
+# %% ../nbs/14_report.ipynb #3e39a835
+def study_sections(found: dict) -> str:
+    "A heading, the budget the records state and the summary table of every seed study that has a finished seed."
+    out = []
+    for name, res in found.items():
+        recs = [r for rs in res.values() for r in rs]
+        if not recs: continue
+        c, seeds = recs[0]["config"], sorted({r["seed"] for r in recs})
+        out.append(f"### {name}\n\nBudget: {c['epochs']} epochs, evaluation every {c['eval_every']}, {c['val_size']} "
+                   f"training images held out for validation, seeds {seeds}, data set {Path(c['dataset']).name}.\n\n"
+                   + study_table(res).strip())
+    return "\n\n".join(out) or "The seed studies have not run."
 
-### Does a non-trainable Hermitian stabilise distillation? (short sweeps, before the seed studies)
-
-{stability_verdict(studies.get("stability"))}
-
-Longer runs:
-
-{stability_verdict(studies.get("stability-long"))}
-
-At the full budget (Table I, one seed each): {full_budget_hermitian(rows)}
-
-### Ablations
-
-{ablation_lines(studies.get("ablations"))}
-
-### Quantum cost
-
-{cost_lines(studies.get("cost"))}"""
-
-# %% ../nbs/14_report.ipynb #2ea510ec
-FIDELITY = """## How faithful, and what the original code does
-
-Side-by-side runs made while building qdd, against the authors' code and Wang et al.'s trainer:
-- With the same weights, qdd's logits and its image and lr hypergradients agree with the authors' code to 4e-7;
-  fed the same w0, images and batches, Wang et al.'s trainer and qdd agree to 1.8e-14 in float64 over 70 outer
-  iterations. The method is reproduced; the gaps in Table I are not a fidelity gap.
-- Float32 rounding alone moved one seed's epoch-20 accuracy by 11.5 points; Wang et al.'s own trainer, run here to
-  epochs 155-225, peaked at 89.2% and 89.9% on MNIST (qdd: 91.3%) with the same late collapses. 94% and 91.9% read
-  as favourable single draws of a noisy process, which is why every claim below is made over seeds.
-- In the authors' code the circuit angles never train (PennyLane's TorchLayer keeps its own copy, which the
-  functional inner updates never touch); it makes no measurable difference (< 0.04 rad per replay).
-- In the authors' framework a Hermitian with `requires_grad=False` is still trained: it is flattened into the
-  inner-loop weights. The paper's "non-trainable" runs may therefore have trained their observables.
-- Their random-init evaluation re-initialises only convolution and linear layers, leaving the Hermitian entries
-  as uninitialised memory (~1e23) and alpha at 0."""  # REPORT.md's section on fidelity
-
-UNSTATED_CONFIG = """## Configuration where the paper is silent
-
-Wang et al.'s defaults: images initialised N(0, 1) in normalised space; one learned lr per
-step, softplus-parametrised, initialised at 0.02; outer Adam lr 0.01, betas (0.5, 0.999), halved every 40 epochs;
-real batch 1024; fixed init (one seeded w0, seed 0); MNIST S=1, E=3, 10 images; CIFAR-10 S=10, E=3, 100 images,
-real batches augmented with pad-4 crop and flip. Baselines: random real images replayed with the same T steps at the
-best fixed lr of {0.001 ... 0.3} chosen on 5,000 held-back training images; full-data training with Adam (lr 1e-3,
-batch 128)."""  # REPORT.md's section on the configuration qdd chose where the paper says nothing
-
-TABLE_NOTES = f"""`diff` = ours - paper. `late_gain` = final test accuracy minus the best periodic evaluation before the last fifth of
-the epochs (zero or negative: the curve had flattened; clearly positive: the budget cap stopped a run that was still
-improving). `full_data_acc`: the same
-network from the same init trained on the whole training set with Adam for the profile's `full_epochs`. Classical rows compare with Wang et al. 2018 as the paper does (LeNet on MNIST 93.8%,
-AlexCifarNet on CIFAR-10 54.0%). The paper's fixed-Hermitian numbers are not published, only that a non-trainable
-Hermitian costs *up to* {PAPER_HERMITIAN_COST["MNIST"]:g} (MNIST) / {PAPER_HERMITIAN_COST["CIFAR-10"]:g} (CIFAR-10) points; the table lists trainable minus that bound."""  # below Table I
-
-# %% ../nbs/14_report.ipynb #48e4cb97
+# %% ../nbs/14_report.ipynb #6ffc6dd8
 BEYOND_TABLES = (("stability_divergence.md", "Stability: divergence per Hermitian mode and lr multiplier"),
                  ("stability_divergence_long.md", "Stability, 3x longer runs at the paper's lr"),
                  ("stability.md", "Stability: every run"), ("stability_long.md", "Stability, longer runs: every run"),
-                 ("cost.md", "Quantum cost: circuit executions"), ("cost_shots.md", "Finite shots against exact simulation"),
-                 ("ablations.md", "Ablations"), ("seeds.md", "Over seeds"))  # (file in results/, heading in REPORT.md)
+                 ("cost.md", "Quantum cost: circuit executions"),
+                 ("cost_shots.md", "Finite shots against exact simulation"),
+                 ("ablations.md", "Ablations: every run"))  # (file in results/, heading in REPORT.md)
 
 def _nested(markdown: str) -> str:
     "A study's Markdown without its title, its other headings two levels down (under the report's ### heading)."
     return demote_headings("\n".join(l for l in markdown.splitlines() if not l.startswith("# ")), 2).strip()
 
-def beyond_section(results_dir: str|Path, # the results folder the studies wrote their tables to
-                   findings: str # the result of `findings_text`
-                  ) -> str:
-    "The report's last section: the findings, then the stability, cost, ablation and seed tables that exist."
+def beyond_tables(results_dir: str|Path) -> str:
+    "The stability, cost and ablation tables that exist in `results_dir`, each under its heading."
     results = Path(results_dir)
-    body = "\n\n".join(f"### {t}\n\n" + _nested((results/f).read_text()) for f, t in BEYOND_TABLES if (results/f).exists())
-    return ("\n## Beyond the paper\n\nProduced by `nbs/paper/stability.ipynb`, `cost.ipynb` and `ablations.ipynb` at the short "
-            "budgets their run parameters record (see `runs/<name>/notebook.ipynb`); figures in `results/figures/`.\n\n"
-            + findings + "\n\n" + body + "\n")
+    return "\n\n".join(f"### {t}\n\n" + _nested((results/f).read_text())
+                       for f, t in BEYOND_TABLES if (results/f).exists())
 
-# %% ../nbs/14_report.ipynb #1231df7d
+# %% ../nbs/14_report.ipynb #8f6c7d72
+def config_lines(metrics: dict) -> str:
+    "Per data set, the distillation configuration the one-seed runs record, and how their baselines were trained."
+    out = []
+    for label in dict.fromkeys(m["params"]["dataset_label"] for m in metrics.values()):
+        m = next(m for m in metrics.values() if m["params"]["dataset_label"] == label); c = m["config"]
+        aug = {True: "crop and flip", False: "none", None: "crop and flip for colour data (the default)"}[c["augment"]]
+        out.append(f"- {label}: {c['steps']} step(s) x {c['passes']} passes, {c['steps'] * c['ipc'] * N_CLASSES} "
+                   f"distilled images, learned lrs initialised at {c['distill_lr']:g}, outer Adam lr {c['lr']:g} "
+                   f"multiplied by {c['decay_factor']:g} "
+                   f"every {c['decay_epochs']} epochs, real batch {c['batch_size']}, {c['init']} init, augmentation "
+                   f"{aug}; random real images replayed at the best lr of "
+                   f"{sorted(float(k) for k in m['random_real']['lr_grid_val_acc'])} on held-back training images; "
+                   "full data "
+                   f"trained for {m['full_data']['epochs']} epoch(s).")
+    return "\n".join(out)
+
+# %% ../nbs/14_report.ipynb #70c2d603
 def dataset_labels(metrics: dict, key: str) -> list[str]:
     "The labels of the data set `key` the runs of `metrics` used (e.g. CIFAR-10 or its JPEG copy), sorted."
     return sorted({m["params"]["dataset_label"] for m in metrics.values() if m["params"]["dataset_key"] == key})
 
+def report_template() -> Template:
+    "The report's prose, `qdd/templates/report.md`, shipped with the package."
+    return Template((resources.files("qdd")/"templates"/"report.md").read_text())
+
 def report_text(profile: str, # the profile the runs belong to
-                runs_dir: str|Path, # the folder of the runs (its name is quoted)
-                metrics: dict, # run name -> metrics.json of the finished Table I runs
+                metrics: dict, # run name -> metrics.json of the finished one-seed Table I runs
                 rows: list[dict], # their Table I rows (`table1_rows`)
-                missing: list[str], # Table I runs not finished
-                results_dir: str|Path, # the results folder with the studies' tables
-                findings: str # the result of `findings_text`
+                missing: list[str], # one-seed Table I runs not finished
+                results_dir: str|Path, # the results folder with the studies' tables (and portability.json)
+                studies: dict, # study name -> its metrics.json, or None (see `load_study`)
+                found: dict # seed study -> variant -> records (`qdd.tables.read_archive`)
                ) -> str:
-    "The content of REPORT.md."
-    budgets = sorted({(r["epochs"], r["train_images"]) for r in rows}, key=lambda b: (b[0], str(b[1])))  # "all" or a count
-    unfinished = "- Runs of Table I not finished: " + ", ".join(missing) + " (no number is reported for them)." if missing else ""
-    return f"""# Reproduction report ({profile} profile)
-
-Generated by `nbs/paper/report.ipynb` from the runs in `{Path(runs_dir).name}/`; every number below is read from a run's
-`metrics.json` (copied to `results/metrics/`), which records the command, seed, versions and wall time.
-
-## Table I: paper versus ours, one seed
-
-{table_markdown(rows)}
-
-{TABLE_NOTES}
-
-## Table I over seeds
-
-Each row again over several seeds (each its own `w0` and images) with 5,000 training images held out for validation:
-the final state (the paper's rule) and the state validation selected, as mean +- sd with each seed's number. The
-conclusions rest on these, not on the single seed above.
-
-{table1_seeds_section(results_dir)}
-
-## Trainable against fixed Hermitian in the one-seed Table I
-
-{hermitian_cost_lines(hermitian_cost(rows))}
-
-Each side is one seed's final snapshot of a process that swings by tens of points between evaluations: not a
-finding about the Hermitian. The Hermitian studies over seeds (under "Beyond the paper") are what to read.
-
-{FIDELITY}
-
-## What each number was trained on
-
-- MNIST: the canonical IDX files (60,000 / 10,000), normalised (0.1307, 0.3081).
-- CIFAR-10: {', '.join(dataset_labels(metrics, 'cifar10')) or 'not run'}.
-  The JPEG copy is a third party's re-encoding at quality 75 of the canonical split: a lossy proxy, so its numbers
-  are not strictly comparable with results on the original PNG-quality data.
-- Budgets (epochs, real training images): {budgets}. The paper's recipe is {PAPER_EPOCHS} epochs over the full training set.
-
-{UNSTATED_CONFIG}
-
-## Gaps
-
-{gap_lines(rows)}
-{unfinished}
-
-{quantum_vs_classical(rows)}
-
-## Collapses during distillation
-
-{collapse_lines(rows, metrics)}
-{beyond_section(results_dir, findings)}"""
+    "The content of REPORT.md: the template filled from the records."
+    t1, ex = seeds_table1_rows(found), Path(results_dir)/"portability.json"
+    tests = adjust(paper_tests(t1) + study_tests(found))
+    budgets = sorted({(r["epochs"], r["train_images"]) for r in rows}, key=lambda b: (b[0], str(b[1])))
+    return report_template().substitute(
+        profile=profile, mnist_bound=f"{PAPER_HERMITIAN_COST['MNIST']:g}",
+        cifar_bound=f"{PAPER_HERMITIAN_COST['CIFAR-10']:g}",
+        table1=seeds_table1_markdown(t1) if t1 else "The seed studies have not run.",
+        tests_summary=tests_summary(tests),
+        alpha=ALPHA, min_seeds=MIN_SEEDS, tests=tests_markdown(tests), choices=markdown_table(choices(found)),
+        stabilised_check=stabilised_check(found), studies=study_sections(found),
+        portability=portability_text(found, load_file(ex, "portability record", "delete it") if ex.exists() else None),
+        one_seed_table=table_markdown(rows), gaps=gap_lines(rows), quantum_vs_classical=quantum_vs_classical(rows),
+        unfinished=f"- One-seed runs not finished: {', '.join(missing)} (no number is reported for them)."
+        if missing else "",
+        collapses=collapse_lines(rows, metrics), stability=stability_verdict(studies.get("stability")),
+        stability_long=stability_verdict(studies.get("stability-long")),
+        ablations=ablation_lines(studies.get("ablations")),
+        cost=cost_lines(studies.get("cost")), beyond_tables=beyond_tables(results_dir),
+        cifar_sets=", ".join(dataset_labels(metrics, "cifar10")) or "not run", budgets=budgets,
+        config=config_lines(metrics))

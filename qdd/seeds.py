@@ -4,28 +4,27 @@
 
 # %% ../nbs/11_seeds.ipynb #f77731a6
 from __future__ import annotations
-import argparse, math, statistics, sys, time
+import argparse, statistics, sys, time
 from dataclasses import asdict
 from pathlib import Path
 
 from .core import ConfigError, FileFormatError, QddError, claim_run_folder, code_version, load_file, save_json, save_text
 from .provenance import how_computed, one_code_version, provenance, record_version, run_command
 from .data import DataSet, dataset_source, load_dataset
-from .config import EXTENSIBLE, FIELD_DEFAULTS, STABILISED, DistillConfig, config_diff, describe_diff, load_matching, recipe
-from .watch import DIP_POINTS, DIP_RULE, accuracy_dips
+from .config import EXTENSIBLE, STABILISED, DistillConfig, config_diff, describe_diff, load_matching, recipe
+from .watch import DIP_RULE
 from .methods.wang import learned_lrs
 from .distill import Distiller, DivergenceError, Interrupted, load_checkpoint, run_interruptibly
+from .stats import (MIN_SEEDS, can_choose, choose_by_validation, common_seeds, summarise, val_dips,
+                       verdict)
 from .runner import CLUSTER_EPILOG, Cluster, Job, Stopped, add_cluster_args, cluster_from_args, run_jobs
 
 # %% auto #0
-__all__ = ['LATE_EVALS', 'CHANCE', 'NEAR_CHANCE', 'ALPHA', 'MNIST_Q', 'CIFAR_5', 'CIFAR_400', 'CIFAR_Q', 'MNIST_FOLDER',
-           'FIRST_ORDER_EVAL', 'STUDIES', 'MIN_SEEDS', 'TABLE1_ROWS', 'STABILISED_NAME', 'TABLE1_400_ROWS',
-           'TABLE1_CIFAR_ROWS', 'TABLE1_CIFAR_400_ROWS', 'make_record', 'run_seed', 'val_dips', 'summarise',
-           'fisher_exact_p', 'compare', 'study_configs', 'seed_job', 'run_progress', 'study_jobs', 'execute_study',
+__all__ = ['LATE_EVALS', 'MNIST_Q', 'CIFAR_5', 'CIFAR_400', 'CIFAR_Q', 'MNIST_FOLDER', 'FIRST_ORDER_EVAL', 'STUDIES',
+           'make_record', 'run_seed', 'study_configs', 'seed_job', 'run_progress', 'study_jobs', 'execute_study',
            'run_study', 'read_study', 'archive_records', 'restore_records', 'lr_words', 'run_state', 'study_status',
-           'replayed_alpha', 'study_replay', 'fmt_stat', 'study_table', 'seed_table', 'verdict', 'final_val_acc',
-           'choose_by_validation', 'curves_figure', 'resolve_dataset', 'main', 'can_choose', 'study_report',
-           'against_paper', 'paper_gaps', 'table1_over_seeds', 'stabilised_check']
+           'replayed_alpha', 'study_replay', 'fmt_stat', 'study_table', 'seed_table', 'curves_figure',
+           'resolve_dataset', 'main', 'study_report']
 
 # %% ../nbs/11_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -64,52 +63,6 @@ def run_seed(cfg: DistillConfig, # one seed's configuration
         record = make_record(d, diverged)
         save_json(record, folder/"record.json")
     return record
-
-# %% ../nbs/11_seeds.ipynb #ee230c74
-CHANCE = 10.0  # percent: every study here has 10 classes
-NEAR_CHANCE = CHANCE + 5  # percent: a run that ends below this ended collapsed
-
-def val_dips(record: dict, # a seed record with its validation curve `vals`
-             points: float = DIP_POINTS # how far below the best earlier validation accuracy counts
-            ) -> list[dict]:
-    "Collapses seen on held-out data: the dips (`accuracy_dips`, chance known) of the record's validation curve."
-    return accuracy_dips(record.get("vals", []), points, CHANCE)
-
-def summarise(records: list[dict], key: str = "final_test_acc") -> dict:
-    "Mean, sample sd and per-seed values of `key` (final_test_acc, late_test_acc or selected), with how many seeds collapsed."
-    values = [_value(r, key) for r in records]
-    return dict(n=len(values), mean=statistics.fmean(values) if values else math.nan,
-                sd=statistics.stdev(values) if len(values) > 1 else math.nan, values=values,
-                seeds=[r["seed"] for r in records], collapsed=sum(bool(r["collapses"]) for r in records),
-                dipped=sum(bool(val_dips(r)) for r in records),
-                unstable=sum(bool(val_dips(r) or r["diverged"]) for r in records),  # a dip, or NaN before the next evaluation
-                near_chance=sum(r["final_test_acc"] < NEAR_CHANCE for r in records),
-                diverged=sum(bool(r["diverged"]) for r in records))
-
-def _value(record: dict, key: str) -> float:
-    return record["selected"]["test_acc"] if key == "selected" else record[key]
-
-# %% ../nbs/11_seeds.ipynb #25eb69af
-def fisher_exact_p(a: int, n: int, b: int, m: int) -> float:
-    "Two-sided Fisher exact p-value for a of n against b of m (e.g. collapsed seeds of two variants)."
-    from scipy.stats import fisher_exact
-    return float(fisher_exact([[a, n - a], [b, m - b]])[1])
-
-def compare(a: list[dict], b: list[dict], key: str = "final_test_acc") -> dict:
-    "Variant a minus variant b over their common seeds: mean difference, paired t-test p, Fisher p on loss spikes, dips and near-chance ends."
-    from scipy.stats import ttest_rel
-    by_seed = {r["seed"]: r for r in b}
-    pairs = [(_value(r, key), _value(by_seed[r["seed"]], key)) for r in a if r["seed"] in by_seed]
-    if len(pairs) < 2: raise ConfigError(f"compare needs at least 2 common seeds, got {len(pairs)}: run more seeds")
-    diffs = [x - y for x, y in pairs]
-    p = float(ttest_rel(*zip(*pairs)).pvalue) if statistics.pstdev(diffs) > 0 else (1.0 if diffs[0] == 0 else 0.0)
-    sa, sb = summarise(a, key), summarise(b, key)
-    return dict(n=len(pairs), mean_diff=statistics.fmean(diffs), sd_diff=statistics.stdev(diffs), diffs=diffs,
-                t_test_p=p, collapsed=(sa["collapsed"], sb["collapsed"]),
-                fisher_p=fisher_exact_p(sa["collapsed"], sa["n"], sb["collapsed"], sb["n"]),
-                dipped=(sa["dipped"], sb["dipped"]), dipped_p=fisher_exact_p(sa["dipped"], sa["n"], sb["dipped"], sb["n"]),
-                near_chance=(sa["near_chance"], sb["near_chance"]),
-                near_chance_p=fisher_exact_p(sa["near_chance"], sa["n"], sb["near_chance"], sb["n"]))
 
 # %% ../nbs/11_seeds.ipynb #bd1e6a84
 def study_configs(base: dict, # recipe arguments shared by every run (dataset, preset, model, epochs, ...)
@@ -162,16 +115,18 @@ def run_study(base: dict, variants: dict, seeds, root: str|Path, ds: DataSet|Non
               mixed_ok: bool = False) -> dict[str, list[dict]]: # mixed_ok: see `read_study`
     "Run (or read) every variant x seed into `root`; returns variant -> records of the runs that exist."
     execute_study(base, variants, seeds, root, ds, shard, cluster, log)
-    return read_study(root, variants, mixed_ok)
+    return read_study(root, variants, mixed_ok, seeds)
 
 def read_study(root: str|Path, variants,
-               mixed_ok: bool = False # True: records of several code versions may share the tables (each row names its own)
+               mixed_ok: bool = False, # True: records of several code versions may share the tables (each row names its own)
+               seeds=None # the seeds the study declares; None: every seed found (a folder may hold other studies' seeds)
               ) -> dict[str, list[dict]]:
     "variant -> records found under `root` (finished runs only), by seed; refuses records of mixed code versions unless `mixed_ok`."
     out = {}
     for v in variants:
         paths = sorted((Path(root)/v).glob("seed*/record.json"), key=lambda p: int(p.parent.name[4:]))
-        out[v] = [load_file(p, "seed record", f"delete {p} to rerun that seed") for p in paths]
+        out[v] = [load_file(p, "seed record", f"delete {p} to rerun that seed") for p in paths
+                  if seeds is None or int(p.parent.name[4:]) in seeds]
     one_code_version([r for rs in out.values() for r in rs], mixed_ok)
     return out
 
@@ -268,29 +223,6 @@ def seed_table(results: dict[str, list[dict]]) -> str:
             rows.append(f"| {v} | {r['seed']} | {r['final_test_acc']:.2f} | {r['late_test_acc']:.2f} | {sel} | {dips} | {col} | {r['epochs_done']:.0f} | {record_version(r)} | {how_computed(r)} |")
     return "\n".join(rows) + "\n"
 
-
-# %% ../nbs/11_seeds.ipynb #2b9e33df
-ALPHA = 0.05  # significance level of every stated test
-
-def verdict(results: dict, a: str, b: str, key: str = "final_test_acc") -> str:
-    "One sentence: variant `a` against `b` over their common seeds, with the tests."
-    c = compare(results[a], results[b], key)
-    sig = "significant" if c["t_test_p"] < ALPHA else "not significant"
-    return (f"{a} minus {b}: {c['mean_diff']:+.2f} points (sd {c['sd_diff']:.2f} over {c['n']} paired seeds; paired t-test "
-            f"p = {c['t_test_p']:.3f}, {sig} at {ALPHA}); seeds with a validation dip {c['dipped'][0]}/{len(results[a])} vs {c['dipped'][1]}/{len(results[b])} "
-            f"(Fisher exact p = {c['dipped_p']:.2f}); seeds with an outer-loss spike {c['collapsed'][0]}/{len(results[a])} vs "
-            f"{c['collapsed'][1]}/{len(results[b])} (Fisher exact p = {c['fisher_p']:.2f}); seeds that ended near chance "
-            f"(< {NEAR_CHANCE:g}%) {c['near_chance'][0]} vs {c['near_chance'][1]} (Fisher exact p = {c['near_chance_p']:.2f})")
-
-def final_val_acc(record: dict) -> float:
-    "Validation accuracy of a run's final state (its last evaluation)."
-    if not record["vals"]: raise ConfigError("this run has no validation accuracy: distil with --val-size > 0")
-    return record["vals"][-1][1]
-
-def choose_by_validation(results: dict, candidates=None) -> tuple[str, dict]:
-    "(best variant, variant -> mean final validation accuracy over seeds): the test set plays no part."
-    scores = {v: statistics.fmean(final_val_acc(r) for r in results[v]) for v in (candidates or results) if results[v]}
-    return max(scores, key=scores.get), scores
 
 # %% ../nbs/11_seeds.ipynb #5c7dca5b
 def _dynamics_panel(ax, records: list[dict]):
@@ -398,13 +330,13 @@ STUDIES = {
         "qlenet-dm": dict(model="qlenet", hermitian="trainable", method="dm", epochs=30, eval_every=10, **FIRST_ORDER_EVAL),
         "qlenet-dc": dict(model="qlenet", hermitian="trainable", method="dc", epochs=15, eval_every=5, **FIRST_ORDER_EVAL),
         "lenet-dm": dict(model="lenet", method="dm", epochs=30, eval_every=10, **FIRST_ORDER_EVAL)}),
-    # DM on the quantum LeNet at a longer budget (100 epochs = 2,100 iterations), after 30 epochs reached 74.9% on seed 0
+    # DM on the quantum LeNet at twice the budget (60 epochs = 1,260 iterations), after 30 epochs reached 74.9% on seed 0
     "methods-long": dict(folder="mnist-methods", base=dict(dataset="mnist", val_size=5000), seeds=[0, 1, 2], compare=[], variants={
-        "qlenet-dm-100ep": dict(model="qlenet", hermitian="trainable", method="dm", epochs=100, eval_every=20, **FIRST_ORDER_EVAL)}),
-    # CIFAR-10 (100 images): DM on the quantum LeNet and on LeNet (the cross-architecture set), 30 epochs = 510 iterations
+        "qlenet-dm-60ep": dict(model="qlenet", hermitian="trainable", method="dm", epochs=60, eval_every=20, **FIRST_ORDER_EVAL)}),
+    # CIFAR-10 (100 images): DM on the quantum LeNet and on LeNet (the cross-architecture set), 15 epochs = 255 iterations
     "methods-cifar": dict(folder="cifar10-methods", base=dict(dataset="cifar10", val_size=5000), seeds=[0, 1, 2], compare=[], variants={
-        "qlenet-dm": dict(model="qlenet", hermitian="trainable", method="dm", epochs=30, eval_every=10, **FIRST_ORDER_EVAL),
-        "lenet-dm": dict(model="lenet", method="dm", epochs=30, eval_every=10, **FIRST_ORDER_EVAL)}),
+        "qlenet-dm": dict(model="qlenet", hermitian="trainable", method="dm", epochs=15, eval_every=5, **FIRST_ORDER_EVAL),
+        "lenet-dm": dict(model="lenet", method="dm", epochs=15, eval_every=5, **FIRST_ORDER_EVAL)}),
 }
 
 def resolve_dataset(base: dict) -> dict:
@@ -438,20 +370,11 @@ def main(argv=None) -> int:
     return 1 if failed else 0
 
 # %% ../nbs/11_seeds.ipynb #5ef382c0
-MIN_SEEDS = 3  # a verdict or a choice rests on at least this many seeds per variant: no conclusion from fewer
-
-def _common_seeds(results: dict, a: str, b: str) -> int:
-    return len({r["seed"] for r in results.get(a, [])} & {r["seed"] for r in results.get(b, [])})
-
-def can_choose(results: dict, candidates) -> bool:
-    "Whether every candidate has the `MIN_SEEDS` finished seeds a validation choice rests on."
-    return all(len(results.get(v, [])) >= MIN_SEEDS for v in candidates)
-
 def study_report(name: str, results: dict, budget: str = "") -> str:
     "Markdown section of study `name`: tables, verdicts (final state and late mean) and validation choices."
     s, out = STUDIES[name], [f"### {name}\n", budget, study_table(results), seed_table(results)]
     for a, b in s.get("compare", []):
-        if (n := _common_seeds(results, a, b)) < MIN_SEEDS:
+        if (n := common_seeds(results, a, b)) < MIN_SEEDS:
             if n: out.append(f"- {a} against {b}: not tested, {n} common seed(s) finished (a test needs {MIN_SEEDS})")
             continue
         out += [f"- final state: {verdict(results, a, b)}", f"- mean of the last {LATE_EVALS} evaluations: {verdict(results, a, b, 'late_test_acc')}"]
@@ -462,79 +385,6 @@ def study_report(name: str, results: dict, budget: str = "") -> str:
             out.append(f"- chosen by validation among {', '.join(candidates)}: **{best}** (mean final validation accuracy "
                        + ", ".join(f"{v} {x:.2f}%" for v, x in scores.items()) + ")")
     return "\n".join(out) + "\n"
-
-# %% ../nbs/11_seeds.ipynb #3ae2180a
-def against_paper(records: list[dict], # one Table I row's finished seeds
-                  paper: float, # the paper's number for that row
-                  key: str = "final_test_acc" # final_test_acc, late_test_acc or selected
-                 ) -> str:
-    "The seeds' mean minus the paper's number, with a one-sample t-test over the seeds."
-    from scipy.stats import ttest_1samp
-    values = [_value(r, key) for r in records]
-    gap = statistics.fmean(values) - paper
-    if len(values) < MIN_SEEDS: return f"{gap:+.2f} points ({len(values)} seed(s): no test, a test needs {MIN_SEEDS})"
-    p = float(ttest_1samp(values, paper).pvalue) if statistics.stdev(values) > 0 else float(gap == 0)
-    return (f"{gap:+.2f} points (one-sample t-test over {len(values)} seeds, p = {p:.3f}, "
-            f"{'significant' if p < ALPHA else 'not significant'} at {ALPHA})")
-
-def paper_gaps(rows: list[tuple] # (row name, its records, the paper's number) for each row the paper reports
-              ) -> str:
-    "Markdown lines testing each row against the paper, where its runs had the paper's budget (a shorter one is not comparable)."
-    full = [(name, recs, paper) for name, recs, paper in rows if all(r["config"]["epochs"] == FIELD_DEFAULTS["epochs"] for r in recs)]
-    if not full: return f"\nNot tested against the paper's numbers: these runs stop before its {FIELD_DEFAULTS['epochs']} epochs.\n" if rows else ""
-    lines = [f"- {name} minus the paper's {paper:.1f}: final {against_paper(recs, paper)}"
-             + (f"; validation-selected {against_paper(recs, paper, 'selected')}" if all(r["selected"] for r in recs) else "")
-             for name, recs, paper in full]
-    return "\nAgainst the paper's single run per row (one-sample t-test of the seeds against its number):\n\n" + "\n".join(lines) + "\n"
-
-
-# %% ../nbs/11_seeds.ipynb #ae74fb5c
-TABLE1_ROWS = [  # (label, model, Hermitian, study, variant, paper's number)
-    ("MNIST", "lenet", "-", "lenet", "lenet", 94.0), ("MNIST", "qlenet", "trainable", "hermitian", "faithful", 91.9),
-    ("MNIST", "qlenet", "fixed", "hermitian", "fixed", 91.9 - 1.8)]
-# the stabilisers study's name for `STABILISED`, so both Table I budgets label the row alike
-STABILISED_NAME = next((k for k, v in STUDIES["stabilisers"]["variants"].items() if v == STABILISED), str(STABILISED))
-TABLE1_400_ROWS = [  # the same rows at the paper's 400 epochs, with the stabilised quantum LeNet beside the faithful one
-    ("MNIST", "lenet", "-", "table1-400-rows", "lenet", 94.0), ("MNIST", "qlenet", "trainable", "table1-400", "faithful", 91.9),
-    ("MNIST", "qlenet", f"trainable, stabilised: {STABILISED_NAME} (beyond the paper)", "table1-400", "stabilised", None),
-    ("MNIST", "qlenet", "fixed", "table1-400-rows", "fixed", 91.9 - 1.8)]
-TABLE1_CIFAR_ROWS = [  # CIFAR-10 at the short common budget of the "cifar10-lr" study, with the distill_lr validation chose
-    ("CIFAR-10", "lenet", "-", "cifar10-lr", "lenet-0.02", None), ("CIFAR-10", "qlenet", "trainable", "cifar10-lr", "qlenet-0.02", 50.3),
-    ("CIFAR-10", "qlenet", f"trainable, stabilised: {STABILISED_NAME} (beyond the paper)", "cifar10-stabilised", "qlenet-0.02+stabilised", None)]
-TABLE1_CIFAR_400_ROWS = [  # CIFAR-10 at the paper's 400 epochs; the paper's classical 54.0 is Wang et al.'s AlexCifarNet, not LeNet
-    ("CIFAR-10", "lenet", "-", "table1-cifar-400", "lenet", None), ("CIFAR-10", "qlenet", "trainable", "table1-cifar-400", "qlenet", 50.3),
-    ("CIFAR-10", "qlenet", f"trainable, stabilised: {STABILISED_NAME} (beyond the paper)", "table1-cifar-400", "stabilised", None)]
-
-def _cell(s: dict) -> str:
-    return f"{fmt_stat(s)} ({', '.join(f'{v:.1f}' for v in s['values'])})" if s["n"] else "-"
-
-def table1_over_seeds(found: dict, # study -> variant -> records, as run_study returns
-                      rows_spec: list = TABLE1_ROWS, # (label, model, Hermitian, study, variant, paper's number) per row
-                      stabilised_row: bool = True # add the stabiliser validation chose in the "stabilisers" study
-                     ) -> str:
-    "Markdown Table I from the seed studies: final and validation-selected accuracy per row, and the paper's number."
-    rows = ["| data set | model | Hermitian | seeds | final state: mean +- sd (each seed) | validation-selected | "
-            f"seeds that collapsed (validation dip: {DIP_RULE}; or NaN) | paper |", "|---|---|---|---|---|---|---|---|"]
-    extra, tested = [], []
-    if stabilised_row and can_choose(found.get("stabilisers", {}), STUDIES["stabilisers"]["choose"][0]):
-        best, _ = choose_by_validation(found["stabilisers"], STUDIES["stabilisers"]["choose"][0])
-        extra = [("MNIST", "qlenet", f"trainable, stabilised: {best} (beyond the paper)", "stabilisers", best, None)]
-    for label, model, herm, study, variant, paper in rows_spec + extra:
-        recs = found.get(study, {}).get(variant, [])
-        if not recs: continue
-        final, sel = summarise(recs), summarise(recs, "selected") if all(r["selected"] for r in recs) else dict(n=0)
-        rows.append(f"| {label} | {model} | {herm} | {len(recs)} | {_cell(final)} | {_cell(sel)} | {final['unstable']} / {len(recs)} | {f'{paper:.1f}' if paper else '-'} |")
-        if paper: tested.append((f"{label} {model} ({herm})", recs, paper))
-    return "\n".join(rows) + "\n" + paper_gaps(tested) + (stabilised_check(found) if stabilised_row else "")
-
-def stabilised_check(found: dict) -> str:
-    "A line saying whether `qdd.config.STABILISED` is the stabiliser validation chose (empty before the study ran)."
-    cands = STUDIES["stabilisers"]["choose"][0]
-    if not can_choose(found.get("stabilisers", {}), cands): return ""
-    best, _ = choose_by_validation(found["stabilisers"], cands)
-    ok = STUDIES["stabilisers"]["variants"][best] == STABILISED
-    return (f"\n`--stabilised` (qdd.config.STABILISED = {STABILISED}) {'is' if ok else 'is NOT'} the variant validation chose "
-            f"({best}){'' if ok else ': update STABILISED'}.\n")
 
 # %% ../nbs/11_seeds.ipynb #4ae3ceef
 #| eval: false

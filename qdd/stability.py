@@ -14,14 +14,15 @@ from tqdm.auto import tqdm
 
 from .core import ConfigError, save_json
 from .data import DataSet
-from .pqc import HERMITIAN_MODES, hermitian_from
+from .pqc import HERMITIAN_MODES
+from .sim import hermitian_from
 from .config import DistillConfig, load_matching, recipe, validate
 from .distill import Distiller, DivergenceError
 
 # %% auto #0
 __all__ = ['BLOWUP', 'LR_MULTIPLIERS', 'hermitian_eigenvalues', 'spread', 'LossBlowUp', 'Probe', 'StabilityRun', 'scaled',
            'instrumented_run', 'stability_sweep', 'stability_table', 'divergence_table', 'plot_losses',
-           'plot_grad_norms', 'plot_spread', 'plot_divergence', 'stability_figures']
+           'plot_grad_norms', 'plot_spread', 'plot_divergence', 'stability_figures', 'per_dataset']
 
 # %% ../nbs/08_stability.ipynb #fed24aa1
 def hermitian_eigenvalues(d: Distiller) -> Tensor:
@@ -58,7 +59,8 @@ class Probe:
 
     def __call__(self, d: Distiller, loss: float):
         it, eig = d.iteration - 1, hermitian_eigenvalues(d)
-        self.records.append(dict(iteration=it, epoch=it // d.iters_per_epoch, loss=loss, grad_images=_norm(d.images.grad),
+        self.records.append(dict(iteration=it, epoch=it // d.iters_per_epoch, loss=loss,
+                                 grad_images=_norm(d.images.grad),
                                  grad_lrs=_norm(d.raw_lrs.grad), lrs=d.lrs.detach().tolist(),
                                  eigenvalues=eig.tolist(), spread=spread(eig)))
         self._check(it, loss, it < d.iters_per_epoch)
@@ -68,7 +70,8 @@ class Probe:
         if ref is not None and loss > self.blowup * ref:
             self.blowups.append(it)
             if self.stop_on_blowup:
-                raise LossBlowUp(f"outer loss {loss:.3g} at iteration {it} exceeds {self.blowup:g} x the first-epoch mean {ref:.3g}")
+                raise LossBlowUp(f"outer loss {loss:.3g} at iteration {it} exceeds {self.blowup:g} x the first-epoch "
+                                 f"mean {ref:.3g}")
         if first_epoch: self.first_epoch.append(loss)
 
 # %% ../nbs/08_stability.ipynb #9a376f84
@@ -94,8 +97,9 @@ class StabilityRun:
         return dict(dataset=self.dataset, hermitian=self.hermitian, seed=self.seed, multiplier=self.multiplier,
                     lr=self.config["lr"], distill_lr=self.config["distill_lr"], iterations=len(r),
                     diverged=self.diverged is not None, divergence=self.diverged or "-", diverged_at=self.diverged_at,
-                    first_epoch_loss=self.reference_loss, final_loss=statistics.fmean(x["loss"] for x in last) if r else None,
-                    max_loss=max(col("loss")), peak_loss_ratio=max(col("loss")) / self.reference_loss if self.reference_loss else None,
+                    first_epoch_loss=self.reference_loss,
+                    final_loss=statistics.fmean(x["loss"] for x in last) if r else None, max_loss=max(col("loss")),
+                    peak_loss_ratio=max(col("loss")) / self.reference_loss if self.reference_loss else None,
                     max_grad_images=max(col("grad_images")), max_grad_lrs=max(col("grad_lrs")),
                     final_spread=col("spread")[-1], max_spread=max(col("spread")),
                     final_lrs=" ".join(f"{v:.4f}" for v in r[-1]["lrs"]) if r else "-",
@@ -113,7 +117,8 @@ def instrumented_run(cfg: DistillConfig, # a qlenet configuration
                      multiplier: float = 1, # recorded only: the factor already applied to cfg's lrs
                      blowup: float = BLOWUP, stop_on_blowup: bool = True, progress: bool = False) -> StabilityRun:
     "Distil `cfg` on `ds` with a `Probe` attached; never raises on divergence, records it."
-    if cfg.model != "qlenet": raise ConfigError(f"stability runs need model='qlenet' (Hermitian observables), got {cfg.model!r}")
+    if cfg.model != "qlenet":
+        raise ConfigError(f"stability runs need model='qlenet' (Hermitian observables), got {cfg.model!r}")
     d, probe, t0, kind, at = Distiller(cfg, ds), Probe(blowup, stop_on_blowup), time.perf_counter(), None, None
     try: d.run(progress=progress, on_step=probe)
     except LossBlowUp: kind, at = "blowup", probe.blowups[0]
@@ -151,7 +156,8 @@ def stability_sweep(ds: DataSet, # the data set to distil (MNIST or CIFAR-10 rec
                     progress: bool = True, **overrides) -> list[StabilityRun]:
     "Instrumented qlenet distillations for every mode x multiplier x seed."
     if not blowup > 1: raise ConfigError(f"blowup must be > 1 (a factor over the first-epoch loss), got {blowup}")
-    todo = _sweep_configs(ds, modes, seeds, multipliers, epochs=epochs, train_subset=train_subset, batch_size=batch_size, **overrides)
+    todo = _sweep_configs(ds, modes, seeds, multipliers, epochs=epochs, train_subset=train_subset,
+                          batch_size=batch_size, **overrides)
     runs = []
     for mode, seed, k, cfg in tqdm(todo, disable=not progress, desc="stability sweep"):
         path = Path(cache)/f"{mode}-x{k:g}-seed{seed}.json" if cache else None
@@ -176,7 +182,8 @@ def divergence_table(runs: list[StabilityRun]) -> list[dict]:
                  rate=sum(r["diverged"] for r in g) / len(g), nan=sum(r["divergence"] == "nan" for r in g),
                  blowup=sum(r["divergence"] == "blowup" for r in g), final_loss=_mean(r["final_loss"] for r in g),
                  peak_loss_ratio=_mean(r["peak_loss_ratio"] for r in g),
-                 worst_loss_ratio=max((r["peak_loss_ratio"] for r in g if r["peak_loss_ratio"] is not None), default=None),
+                 worst_loss_ratio=max((r["peak_loss_ratio"] for r in g if r["peak_loss_ratio"] is not None),
+                                      default=None),
                  max_grad_images=_mean(r["max_grad_images"] for r in g), max_spread=_mean(r["max_spread"] for r in g),
                  test_acc=_mean(r["test_acc"] for r in g), test_acc_std=_std([r["test_acc"] for r in g]))
             for (ds, m, k), g in groups.items()]
@@ -195,14 +202,15 @@ def plot_losses(runs: list[StabilityRun], key: str = "loss", ylabel: str = "oute
     fig, axes = plt.subplots(1, len(modes), figsize=(3.6 * len(modes), 3), sharey=True, squeeze=False)
     for ax, mode in zip(axes[0], modes):
         for r in (r for r in runs if r.hermitian == mode):
-            ax.plot([x["iteration"] for x in r.records], [x[key] for x in r.records], color=_colour(r.multiplier, ks), alpha=0.7,
-                    lw=1, label=f"x{r.multiplier:g}")
+            ax.plot([x["iteration"] for x in r.records], [x[key] for x in r.records], color=_colour(r.multiplier, ks),
+                    alpha=0.7, lw=1, label=f"x{r.multiplier:g}")
             if r.diverged: ax.axvline(r.diverged_at, color=_colour(r.multiplier, ks), ls=":", lw=1)
         ax.set_title(f"{mode} Hermitian", fontsize=9); ax.set_xlabel("outer iteration")
         if log: ax.set_yscale("log")
     axes[0][0].set_ylabel(ylabel)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    by_label = dict(zip(labels, handles)); fig.legend(by_label.values(), [f"lr {l}" for l in by_label], loc="upper right", fontsize=7)
+    by_label = dict(zip(labels, handles))
+    fig.legend(by_label.values(), [f"lr {l}" for l in by_label], loc="upper right", fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -218,10 +226,12 @@ def plot_spread(runs: list[StabilityRun]):
 def plot_divergence(table: list[dict]):
     "Grouped bars: divergence rate per Hermitian mode and lr multiplier."
     import matplotlib.pyplot as plt
-    modes, ks = [m for m in HERMITIAN_MODES if any(r["hermitian"] == m for r in table)], sorted({r["multiplier"] for r in table})
+    modes, ks = ([m for m in HERMITIAN_MODES if any(r["hermitian"] == m for r in table)],
+                 sorted({r["multiplier"] for r in table}))
     fig, ax = plt.subplots(figsize=(4.5, 3)); w = 0.8 / len(ks)
     for j, k in enumerate(ks):
-        rates = [statistics.fmean([r["rate"] for r in table if r["hermitian"] == m and r["multiplier"] == k] or [0]) for m in modes]
+        rates = [statistics.fmean([r["rate"] for r in table if r["hermitian"] == m and r["multiplier"] == k] or [0])
+                 for m in modes]
         ax.bar([i + j * w for i in range(len(modes))], rates, w, color=_colour(k, ks), label=f"lr x{k:g}")
     ax.set_xticks([i + w * (len(ks) - 1) / 2 for i in range(len(modes))], modes); ax.set_ylim(0, 1.05)
     ax.set_ylabel("fraction of runs diverged"); ax.legend(fontsize=7); fig.tight_layout()
@@ -232,3 +242,9 @@ def stability_figures(runs: list[StabilityRun]) -> dict:
     g_img, g_lr = plot_grad_norms(runs)
     return dict(losses=plot_losses(runs), grad_images=g_img, grad_lrs=g_lr, spread=plot_spread(runs),
                 divergence=plot_divergence(divergence_table(runs)))
+
+# %% ../nbs/08_stability.ipynb #57ab0001
+def per_dataset(value, # one budget for all data sets, or {data set key: budget}
+                key: str):
+    "The budget of data set `key`."
+    return value[key] if isinstance(value, dict) else value

@@ -8,7 +8,7 @@ import math, statistics
 
 # %% auto #0
 __all__ = ['COLLAPSE_FACTOR', 'COLLAPSE_WINDOW', 'DIP_POINTS', 'DIP_FLOOR', 'DIP_RULE', 'watch_spike', 'dip_threshold',
-           'accuracy_dips', 'spike_warning', 'run_warnings']
+           'accuracy_dips', 'spike_warning', 'run_warnings', 'plot_history']
 
 # %% ../nbs/06b_watch.ipynb #37a27574
 COLLAPSE_FACTOR, COLLAPSE_WINDOW = 3.0, 100  # a spike: outer loss > 3x the median of the previous 100 iterations
@@ -78,3 +78,14 @@ def run_warnings(hist: dict, metrics: dict, n_classes: int) -> list:
         out.append(f"test accuracy {metrics['test_acc']:.2f}% is at or below chance ({chance:.0f}%) and no better than before "
                    "training: the distilled set teaches nothing")
     return out
+
+# %% ../nbs/06b_watch.ipynb #77a1c0d7
+def plot_history(history: dict, # a run's history: "loss" and "eval" as [(epoch, value), ...]
+                 title: str = ""):
+    "Two panels: the outer loss (log scale) and the test accuracy, by epoch."
+    import matplotlib.pyplot as plt
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3))
+    a.plot(*zip(*history["loss"])); a.set_xlabel("epoch"); a.set_ylabel("outer loss"); a.set_yscale("log")
+    b.plot(*zip(*history["eval"]), marker="o"); b.set_xlabel("epoch"); b.set_ylabel("test accuracy (%)")
+    fig.suptitle(title); fig.tight_layout()
+    return fig

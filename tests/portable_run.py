@@ -1,7 +1,8 @@
 """Print, as JSON, the SHA-256 of the final tensors of a short portable distillation: 3 outer iterations of LeNet and
 of the quantum LeNet on seeded random MNIST-shaped data (no files needed), with the provenance of the run. The
 portable mode is entered before torch starts, so run this file in a fresh interpreter: `python tests/portable_run.py`.
-tests/data/portable_reference.json holds what tools/make_portable_reference.py recorded; tests/test_portable.py compares."""
+tests/data/portable_reference.json holds what tools/make_portable_reference.py recorded; tests/test_portable.py
+compares."""
 import sys
 from pathlib import Path
 
@@ -30,7 +31,8 @@ def portable_hashes() -> dict:
     out = {}
     for name, case in CASES.items():
         r = run_case(**case)
-        out[name] = dict(images=sha(r["images"]), lrs=sha(r["lrs"]), losses=sha(torch.tensor(r["losses"])), loss=r["losses"][-1])
+        out[name] = dict(images=sha(r["images"]), lrs=sha(r["lrs"]), losses=sha(torch.tensor(r["losses"])),
+                         loss=r["losses"][-1])
     return out
 
 

@@ -21,7 +21,8 @@ def random_dataset(channels, side, n=320, seed=0):
 def run_case(model, shape, preset, iterations=4, seed=3, device="cpu", **opts):
     "Losses, images and learned lrs after `iterations` outer steps (batch 64)."
     from qdd.distill import Distiller, recipe
-    cfg = recipe(f"random{shape[0]}x{shape[1]}", preset=preset, model=model, batch_size=64, epochs=1, eval_every=0, seed=seed, **opts)
+    cfg = recipe(f"random{shape[0]}x{shape[1]}", preset=preset, model=model, batch_size=64, epochs=1, eval_every=0,
+                 seed=seed, **opts)
     d = Distiller(cfg, random_dataset(*shape), device=device)
     losses = [d.outer_step() for _ in range(iterations)]
     return dict(losses=losses, images=d.images.detach().cpu().clone(), lrs=d.lrs.detach().cpu().clone())

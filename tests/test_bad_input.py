@@ -25,7 +25,8 @@ from helpers import toy_image_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 QDD = [str(Path(sys.executable).parent / "qdd")]
-TINY = ["--model", "lenet", "--steps", "1", "--passes", "2", "--epochs", "1", "--batch-size", "40", "--eval-every", "0", "--no-progress"]
+TINY = ["--model", "lenet", "--steps", "1", "--passes", "2", "--epochs", "1", "--batch-size", "40", "--eval-every", "0",
+        "--no-progress"]
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"}
 
 
@@ -79,8 +80,8 @@ def test_distill_into_a_folder_with_an_unrelated_metrics_file_is_refused(folder,
 
 def test_a_second_process_on_the_same_out_is_refused_while_the_first_runs(folder, tmp_path, capsys):
     out = tmp_path / "shared"
-    first = subprocess.Popen([*QDD, "distill", "--dataset", folder, *TINY, "--epochs", "500", "--out", str(out)], env=ENV,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen([*QDD, "distill", "--dataset", folder, *TINY, "--epochs", "500", "--out", str(out)],
+                             env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
         while not (out / "run.json").exists() and time.time() < deadline: time.sleep(0.05)
@@ -108,8 +109,10 @@ def test_another_config_in_a_finished_folder_is_refused_the_same_config_resumes(
 
 # --- silently wrong ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("cmd", [["distill", "--n-inits", "0"], ["evaluate", "--n-inits", "0"], ["evaluate", "--max-test", "0"],
-                                 ["evaluate", "--max-test", "-5"], ["distill", "--lr", "nan"], ["distill", "--distill-lr", "inf"]])
+@pytest.mark.parametrize("cmd", [["distill", "--n-inits", "0"], ["evaluate", "--n-inits", "0"],
+                                 ["evaluate", "--max-test", "0"],
+                                 ["evaluate", "--max-test", "-5"], ["distill", "--lr", "nan"],
+                                 ["distill", "--distill-lr", "inf"]])
 def test_counts_and_rates_that_would_run_wrongly_are_refused(folder, run, tmp_path, capsys, cmd):
     flag = cmd[1]
     argv = ([cmd[0], str(run), *cmd[1:]] if cmd[0] == "evaluate"
@@ -119,10 +122,12 @@ def test_counts_and_rates_that_would_run_wrongly_are_refused(folder, run, tmp_pa
 
 
 def test_a_seed_torch_cannot_take_and_an_unknown_data_set_fail_before_the_folder_is_made(tmp_path, capsys):
-    fails(["distill", "--dataset", "mnist", "--model", "lenet", "--seed", str(2**64), "--out", str(tmp_path / "a")], capsys,
-          "argument --seed: must be an integer in [0, 2**63)")
-    fails(["distill", "--dataset", "svhn", "--model", "lenet", "--out", str(tmp_path / "b")], capsys, "--dataset 'svhn' is unknown")
-    fails(["baseline", "--dataset", "imagefolder:no/such", "--model", "lenet", "--kind", "random", "--out", str(tmp_path / "c")],
+    fails(["distill", "--dataset", "mnist", "--model", "lenet", "--seed", str(2**64), "--out", str(tmp_path / "a")],
+          capsys, "argument --seed: must be an integer in [0, 2**63)")
+    fails(["distill", "--dataset", "svhn", "--model", "lenet", "--out", str(tmp_path / "b")], capsys,
+          "--dataset 'svhn' is unknown")
+    fails(["baseline", "--dataset", "imagefolder:no/such", "--model", "lenet", "--kind", "random", "--out",
+           str(tmp_path / "c")],
           capsys, "no such folder")
     assert not any((tmp_path / d).exists() for d in "abc")
 
@@ -136,11 +141,12 @@ def test_shots_with_the_torch_engine_is_refused_not_recorded(run, capsys):
 
 
 def test_full_baseline_on_a_train_subset_trains_on_it_and_records_what_ran(folder, tmp_path, capsys):
-    assert main(["baseline", "--dataset", folder, "--model", "lenet", "--kind", "full", "--epochs", "1", "--train-subset", "20",
-                 "--no-progress", "--out", str(tmp_path)]) == 0
+    assert main(["baseline", "--dataset", folder, "--model", "lenet", "--kind", "full", "--epochs", "1",
+                 "--train-subset", "20", "--no-progress", "--out", str(tmp_path)]) == 0
     m = json.loads((tmp_path / "metrics.json").read_text())
     assert m["n_train"] == 20 and m["config"]["train_subset"] == 20 and m["config"]["epochs"] == 1
-    fails(["baseline", "--dataset", folder, "--model", "lenet", "--kind", "full", "--steps", "3", "--out", str(tmp_path / "y")],
+    fails(["baseline", "--dataset", folder, "--model", "lenet", "--kind", "full", "--steps", "3", "--out",
+           str(tmp_path / "y")],
           capsys, "--steps do not apply to --kind full")
 
 
@@ -169,9 +175,11 @@ def test_a_relative_image_folder_cannot_resume_against_another_folder(tmp_path, 
     out = tmp_path / "run"
     monkeypatch.chdir(tmp_path / "a")
     assert main(["distill", "--dataset", "imagefolder:toy", *TINY, "--batch-size", "10", "--out", str(out)]) == 0
-    assert json.loads((out / "metrics.json").read_text())["config"]["dataset"] == f"imagefolder:{tmp_path / 'a' / 'toy'}"
+    recorded = json.loads((out / "metrics.json").read_text())["config"]["dataset"]
+    assert recorded == f"imagefolder:{tmp_path / 'a' / 'toy'}"
     monkeypatch.chdir(tmp_path / "b")
-    fails(["distill", "--dataset", "imagefolder:toy", *TINY, "--batch-size", "10", "--out", str(out)], capsys, "--dataset")
+    fails(["distill", "--dataset", "imagefolder:toy", *TINY, "--batch-size", "10", "--out", str(out)], capsys,
+          "--dataset")
 
 
 def test_a_collapse_without_nan_is_printed_and_recorded(folder, tmp_path, monkeypatch, capsys):
@@ -179,15 +187,18 @@ def test_a_collapse_without_nan_is_printed_and_recorded(folder, tmp_path, monkey
     real = qdd.cli.run_interruptibly
     def exploding(d, progress=True):
         dset = real(d, progress)
-        dset.history["collapses"] = [dict(start=3, end=4, epoch=1, peak=2.7e9, median=2.2)]  # as the Distiller records one
+        # as the Distiller records one
+        dset.history["collapses"] = [dict(start=3, end=4, epoch=1, peak=2.7e9, median=2.2)]
         return dset
     monkeypatch.setattr(qdd.cli, "run_interruptibly", exploding)
     assert main(["distill", "--dataset", folder, *TINY, "--out", str(tmp_path)]) == 0
-    assert "warning: the outer loss spiked 1 time(s) above 3x its running median, the largest at epoch 1 (iterations 3-4): peak 2.7e+09" in capsys.readouterr().err
+    assert ("warning: the outer loss spiked 1 time(s) above 3x its running median, the largest at epoch 1 "
+            "(iterations 3-4): peak 2.7e+09") in capsys.readouterr().err
     assert any("spiked" in w for w in json.loads((tmp_path / "metrics.json").read_text())["warnings"])
     old_run = {"loss": [(1, 2.3), (2, 2.7e9), (3, 2.3)]}  # a history from before collapses were recorded
     assert "rose to 2.7e+09" in run_warnings(old_run, {"test_acc": 80.0, "test_acc_init": 10.0}, 10)[0]
-    assert run_warnings({"loss": [(1, 2.3), (2, 0.5)], "collapses": []}, {"test_acc": 80.0, "test_acc_init": 10.0}, 10) == []
+    assert run_warnings({"loss": [(1, 2.3), (2, 0.5)], "collapses": []}, {"test_acc": 80.0, "test_acc_init": 10.0},
+                        10) == []
 
 
 # --- tracebacks -> messages ----------------------------------------------------------------------------------------
@@ -213,15 +224,18 @@ def test_a_corrupt_metrics_file_is_named_never_overwritten(folder, tmp_path, cap
     (tmp_path / "metrics.json").write_text("{truncated")
     fails(["distill", "--dataset", folder, *TINY, "--out", str(tmp_path)], capsys, "already holds metrics.json")
     assert (tmp_path / "metrics.json").read_text() == "{truncated"
-    with pytest.raises(FileFormatError, match="metrics.json is not a readable result record"):  # the studies' cache reader
+    # the studies' cache reader
+    with pytest.raises(FileFormatError, match="metrics.json is not a readable result record"):
         load_matching(tmp_path / "metrics.json", recipe("mnist"))
 
 
 def test_out_that_is_a_file_or_unwritable_fails_before_any_work(folder, tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     t0 = time.perf_counter()
-    fails(["distill", "--dataset", "mnist", "--model", "lenet", "--out", str(tmp_path / "file")], capsys, "is a file, not a folder")
-    fails(["baseline", "--dataset", "mnist", "--model", "lenet", "--kind", "full", "--out", str(tmp_path / "file" / "sub")],
+    fails(["distill", "--dataset", "mnist", "--model", "lenet", "--out", str(tmp_path / "file")], capsys,
+          "is a file, not a folder")
+    fails(["baseline", "--dataset", "mnist", "--model", "lenet", "--kind", "full", "--out",
+           str(tmp_path / "file" / "sub")],
           capsys, "cannot write to --out")
     assert time.perf_counter() - t0 < 5  # no data were loaded
     if os.geteuid() != 0:  # root writes anywhere
@@ -254,13 +268,15 @@ def test_idx_headers_md5s_and_label_ranges_are_checked(tmp_path):
 def test_an_image_folder_with_an_empty_class_names_it(tmp_path, capsys):
     root = toy_image_folder(tmp_path / "f", n_train=2, n_test=1, size=8)
     (root / "train" / "zebra").mkdir(); (root / "test" / "zebra").mkdir()
-    fails(["distill", "--dataset", f"imagefolder:{root}", *TINY, "--out", str(tmp_path / "o")], capsys, "zebra", "hold no images")
+    fails(["distill", "--dataset", f"imagefolder:{root}", *TINY, "--out", str(tmp_path / "o")], capsys, "zebra",
+          "hold no images")
 
 
 def test_a_device_that_is_not_here_and_a_cache_that_is_a_file(folder, tmp_path, monkeypatch, capsys):
     absent = f"cuda:{torch.cuda.device_count()}" if torch.cuda.is_available() else "cuda"  # one GPU more than there is
     monkeypatch.setenv("QDD_DEVICE", absent)
-    fails(["distill", "--dataset", folder, *TINY, "--out", str(tmp_path / "a")], capsys, f"QDD_DEVICE={absent}", "QDD_DEVICE=cpu")
+    fails(["distill", "--dataset", folder, *TINY, "--out", str(tmp_path / "a")], capsys, f"QDD_DEVICE={absent}",
+          "QDD_DEVICE=cpu")
     monkeypatch.delenv("QDD_DEVICE")
     (tmp_path / "cachefile").write_text("x")
     monkeypatch.setenv("QDD_CACHE", str(tmp_path / "cachefile"))
@@ -271,14 +287,17 @@ def test_ctrl_c_saves_a_checkpoint_says_how_to_resume_and_resumes_exactly(folder
     flags = ["distill", "--dataset", folder, "--model", "lenet", "--steps", "2", "--passes", "2", "--epochs", "200",
              "--batch-size", "40", "--checkpoint-every", "5", "--eval-every", "0", "--no-progress"]
     assert main([*flags, "--out", str(tmp_path / "whole")]) == 0
-    # as from a terminal: a test run started in the background (nohup ... &) would pass on an ignored SIGINT, which qdd keeps ignored
+    # as from a terminal: a test run started in the background (nohup ... &) would pass on an ignored SIGINT,
+    # which qdd keeps ignored
     proc = subprocess.Popen([*QDD, *flags, "--out", str(tmp_path / "cut")], env=ENV, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not (tmp_path / "cut" / "checkpoint.pt").exists() and time.time() < deadline: time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)  # in the outer loop: its first checkpoint is written, hundreds of iterations before the end
+    # in the outer loop: its first checkpoint is written, hundreds of iterations before the end
+    proc.send_signal(signal.SIGINT)
     err = proc.communicate(timeout=120)[1]
-    assert proc.returncode == 130 and "interrupted at iteration" in err and "rerun the same command to resume" in err, err
+    assert proc.returncode == 130, err
+    assert "interrupted at iteration" in err and "rerun the same command to resume" in err, err
     assert "Traceback" not in err
     assert (tmp_path / "cut" / "checkpoint.pt").exists() and not (tmp_path / "cut" / "distilled.pt").exists()
     assert main([*flags, "--out", str(tmp_path / "cut")]) == 0
@@ -287,8 +306,8 @@ def test_ctrl_c_saves_a_checkpoint_says_how_to_resume_and_resumes_exactly(folder
 
 
 def test_the_paper_runners_config_errors_are_one_line(tmp_path):
-    out = subprocess.run(["bash", str(ROOT / "reproduce.sh"), "smoke", "--only", "no-such-run"], capture_output=True, text=True,
-                         env={**ENV, "QDD_RUNS": str(tmp_path)}, timeout=300)
+    out = subprocess.run(["bash", str(ROOT / "reproduce.sh"), "smoke", "--only", "no-such-run"], capture_output=True,
+                         text=True, env={**ENV, "QDD_RUNS": str(tmp_path)}, timeout=300)
     assert out.returncode == 2 and "no run matches" in out.stderr and "Traceback" not in out.stderr, out.stderr
 
 
@@ -301,7 +320,8 @@ def test_version_help_defaults_and_examples():
         assert "examples:" in sub.epilog
         for action in sub._actions:
             if action.option_strings and action.nargs != 0 and not action.required and action.dest != "kind":
-                assert "default" in (action.help or ""), f"qdd {name} {action.option_strings[0]} has no default in --help"
+                assert "default" in (action.help or ""), \
+                    f"qdd {name} {action.option_strings[0]} has no default in --help"
 
 
 def test_requirements_are_bounded_and_the_license_is_shipped():
@@ -310,23 +330,27 @@ def test_requirements_are_bounded_and_the_license_is_shipped():
     for pkg in ("torch", "torchvision", "numpy", "pennylane", "fastcore", "nbdev"):
         spec, = [r for r in reqs if r.split("<")[0].split(">")[0].split("=")[0] == pkg]
         assert "<" in spec, f"{spec}: no upper bound"
-    assert "fastcore" in "".join(r for r in reqs if r.startswith("fastcore") and "<1.15" in r)  # nbdev 2.4 breaks on newer
-    assert "Apache License" in (ROOT / "LICENSE").read_text() and "example.org" not in (ROOT / "settings.ini").read_text()
+    # nbdev 2.4 breaks on newer
+    assert "fastcore" in "".join(r for r in reqs if r.startswith("fastcore") and "<1.15" in r)
+    assert "Apache License" in (ROOT / "LICENSE").read_text()
+    assert "example.org" not in (ROOT / "settings.ini").read_text()
 
 
 @pytest.mark.slow
 def test_the_sdist_ships_what_setup_py_reads_and_installs(tmp_path):
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(ROOT)], check=True, capture_output=True)
-    sdist, = dist.glob("qdd-*.tar.gz")  # and the wheel, which `build` makes from the sdist: that needs settings.ini inside
+    subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(ROOT)], check=True,
+                   capture_output=True)
+    # and the wheel, which `build` makes from the sdist: that needs settings.ini inside
+    sdist, = dist.glob("qdd-*.tar.gz")
     assert len(list(dist.glob("qdd-*.whl"))) == 1
     names = {n.split("/", 1)[1] for n in tarfile.open(sdist).getnames() if "/" in n}
     assert {"settings.ini", "LICENSE", "README.md", "setup.py", "qdd/cli.py"} <= names
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(target),
-                    str(sdist)], check=True, capture_output=True)
-    out = subprocess.run([sys.executable, "-c", "import qdd.cli, sys; sys.exit(qdd.cli.main(['--version']))"], cwd=tmp_path,
-                         env={**ENV, "PYTHONPATH": str(target)}, capture_output=True, text=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target",
+                    str(target), str(sdist)], check=True, capture_output=True)
+    out = subprocess.run([sys.executable, "-c", "import qdd.cli, sys; sys.exit(qdd.cli.main(['--version']))"],
+                         cwd=tmp_path, env={**ENV, "PYTHONPATH": str(target)}, capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("qdd 0.") and str(target) in subprocess.run(
         [sys.executable, "-c", "import qdd; print(qdd.__file__)"], cwd=tmp_path, env={**ENV, "PYTHONPATH": str(target)},
         capture_output=True, text=True).stdout

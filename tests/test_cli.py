@@ -50,7 +50,8 @@ def test_distill_writes_the_set_and_metrics_with_the_command(folder, tmp_path):
 
 
 def test_quantum_executions_are_counted_per_sample_per_forward(folder, tmp_path):
-    assert main(["distill", "--dataset", folder, "--model", "qlenet", *SMALL, "--out", str(tmp_path), "--no-progress"]) == 0
+    assert main(["distill", "--dataset", folder, "--model", "qlenet", *SMALL, "--out", str(tmp_path),
+                 "--no-progress"]) == 0
     m = metrics_of(tmp_path / "metrics.json")
     # 120 training images, batch 40 -> 3 iterations/epoch, 2 epochs; each: 2 inner steps on 10 images + 40 real
     assert m["iterations"] == 6 and m["circuit_executions"] == 6 * (2 * 10 + 40)
@@ -58,7 +59,8 @@ def test_quantum_executions_are_counted_per_sample_per_forward(folder, tmp_path)
 
 
 def test_evaluate_on_a_pennylane_device_matches_the_torch_engine(folder, tmp_path):
-    assert main(["distill", "--dataset", folder, "--model", "qlenet", *SMALL, "--out", str(tmp_path), "--no-progress"]) == 0
+    assert main(["distill", "--dataset", folder, "--model", "qlenet", *SMALL, "--out", str(tmp_path),
+                 "--no-progress"]) == 0
     assert main(["evaluate", str(tmp_path), "--max-test", "20"]) == 0
     assert main(["evaluate", str(tmp_path), "--backend", "pennylane:default.qubit", "--max-test", "20"]) == 0
     torch_m = metrics_of(tmp_path / "metrics_torch.json")
@@ -68,20 +70,24 @@ def test_evaluate_on_a_pennylane_device_matches_the_torch_engine(folder, tmp_pat
 
 
 def test_baselines_random_and_full(folder, tmp_path):
-    assert main(["baseline", "--dataset", folder, "--model", "lenet", "--kind", "random", "--steps", "1", "--passes", "2",
-                 "--out", str(tmp_path / "r")]) == 0
+    assert main(["baseline", "--dataset", folder, "--model", "lenet", "--kind", "random", "--steps", "1", "--passes",
+                 "2", "--out", str(tmp_path / "r")]) == 0
     r = metrics_of(tmp_path / "r" / "metrics.json")
     assert r["kind"] == "random" and len(r["lr_grid_val_acc"]) == len(LR_GRID)
-    assert r["lr_grid_val_acc"][str(r["lr"])] == max(r["lr_grid_val_acc"].values())  # the lr chosen is the best on validation
+    # the lr chosen is the best on validation
+    assert r["lr_grid_val_acc"][str(r["lr"])] == max(r["lr_grid_val_acc"].values())
     assert main(["baseline", "--dataset", folder, "--model", "lenet", "--kind", "full", "--epochs", "1",
                  "--out", str(tmp_path / "f")]) == 0
     f = metrics_of(tmp_path / "f" / "metrics.json")
     assert f["kind"] == "full" and len(f["curve"]) == 1 and {"test_acc", "seconds", "config"} <= set(f)
-    assert f["config"]["epochs"] == 1 and f["config"]["batch_size"] == 128 and f["n_train"] == 120  # what ran is what is recorded
+    # what ran is what is recorded
+    assert f["config"]["epochs"] == 1 and f["config"]["batch_size"] == 128 and f["n_train"] == 120
     assert f["threads"]["threads"] == 1 and r["threads"]["threads"] == 1
 
 
-@pytest.mark.parametrize("flags, message", [(["--ipc", "0"], "ipc"), (["--distill-lr", "-0.5"], "argument --distill-lr: must be a finite number > 0"),
+@pytest.mark.parametrize("flags, message", [(["--ipc", "0"], "ipc"),
+                                            (["--distill-lr", "-0.5"],
+                                             "argument --distill-lr: must be a finite number > 0"),
                                             (["--hermitian", "fixed"], "for qlenet only")])
 def test_bad_values_exit_2_before_any_work(folder, tmp_path, capsys, flags, message):
     out = tmp_path / "never"
@@ -133,7 +139,8 @@ def test_a_validation_split_writes_the_selected_state(tmp_path, data_dir):
     "--val-size: metrics.json records the validation curve and the selected state, saved as distilled_selected.pt."
     out = tmp_path/"v"
     assert main(["distill", "--dataset", "mnist", "--model", "lenet", "--epochs", "2", "--train-subset", "2000",
-                 "--batch-size", "256", "--val-size", "500", "--eval-every", "1", "--no-progress", "--out", str(out)]) == 0
+                 "--batch-size", "256", "--val-size", "500", "--eval-every", "1", "--no-progress", "--out",
+                 str(out)]) == 0
     m = json.loads((out/"metrics.json").read_text())
     assert [e for e, _ in m["curves"]["val"]] == [1, 2]
     assert m["selected"]["val_acc"] == max(a for _, a in m["curves"]["val"])
@@ -160,19 +167,21 @@ def test_seed_study_replay_reads_checkpoints_only(tmp_path, capsys):
     damaged = [line for line in lines if "faithful seed 1" in line]
     assert len(damaged) == 1 and ": unusable: " in damaged[0]  # says so instead of failing
     assert sum(line.endswith(": no checkpoint") for line in lines) == len(lines) - 1
-    assert (tmp_path/"mnist-50ep"/"faithful"/"seed1"/"checkpoint.pt").read_text() == "not a checkpoint"  # nothing written
+    # nothing written
+    assert (tmp_path/"mnist-50ep"/"faithful"/"seed1"/"checkpoint.pt").read_text() == "not a checkpoint"
 
 
 def test_methods_and_cross_architecture_from_the_command_line(folder, tmp_path):
-    "--method dm distils for random inits (5 fresh inits in the final score); --on-model trains another model on the set."
+    "--method dm distils for random inits (5 fresh inits in the score); --on-model trains another model on the set."
     run = tmp_path / "dm"
-    assert main(["distill", "--dataset", folder, "--model", "lenet", "--method", "dm", "--epochs", "2", "--batch-size", "60",
-                 "--train-epochs", "5", "--n-inits", "5", "--out", str(run), "--no-progress"]) == 0
+    assert main(["distill", "--dataset", folder, "--model", "lenet", "--method", "dm", "--epochs", "2", "--batch-size",
+                 "60", "--train-epochs", "5", "--n-inits", "5", "--out", str(run), "--no-progress"]) == 0
     m = metrics_of(run / "metrics.json")
     assert m["config"]["method"] == "dm" and m["n_inits"] == 5 and m["circuit_executions"] == 0
-    assert main(["evaluate", str(run), "--on-model", "qlenet", "--n-inits", "3", "--train-epochs", "5", "--no-progress"]) == 0
+    assert main(["evaluate", str(run), "--on-model", "qlenet", "--n-inits", "3", "--train-epochs", "5",
+                 "--no-progress"]) == 0
     moved = metrics_of(run / "metrics_torch_on_qlenet.json")
     assert moved["n_inits"] == 3 and moved["replay_circuit_executions"] > 0
-    assert main(["distill", "--dataset", folder, "--model", "qlenet", "--labels", "learned", *SMALL, "--out", str(tmp_path / "soft"),
-                 "--no-progress"]) == 0
+    assert main(["distill", "--dataset", folder, "--model", "qlenet", "--labels", "learned", *SMALL, "--out",
+                 str(tmp_path / "soft"), "--no-progress"]) == 0
     assert metrics_of(tmp_path / "soft" / "metrics.json")["config"]["labels"] == "learned"

@@ -3,7 +3,8 @@ import torch
 import pytest
 
 from qdd.core import ConfigError
-from qdd.cost import (compare_costs, distillation_samples, executions_per_sample, full_samples, replay_samples, shot_noise, tapes_per_sample, track_tapes, training_curve)
+from qdd.cost import (compare_costs, distillation_samples, executions_per_sample, full_samples, replay_samples,
+                      shot_noise, tapes_per_sample, track_tapes, training_curve)
 from qdd.ablations import ablation, angle_change
 from qdd.distilled import DistilledSet, build_model
 from qdd.distill import Distiller, recipe
@@ -61,7 +62,8 @@ def test_a_finite_shot_pennylane_replay_runs(toy):
     model = make_model("qlenet", seed=0, n_qubits=2, n_layers=1)
     g = torch.Generator().manual_seed(0)
     dset = DistilledSet(images=torch.randn(1, 10, 1, 28, 28, generator=g), labels=torch.arange(10).view(1, 10),
-                        lrs=torch.full((1,), 0.02), model="qlenet", model_kwargs=dict(hermitian="trainable", n_qubits=2, n_layers=1),
+                        lrs=torch.full((1,), 0.02), model="qlenet",
+                        model_kwargs=dict(hermitian="trainable", n_qubits=2, n_layers=1),
                         init="fixed", init_seed=0, init_state=model.state_dict(), dataset="toy",
                         normalization=dict(mean=[0.0], std=[1.0]), classes=toy.classes, config={}, code_version="test")
     out = shot_noise(dset, toy, shots=100, max_test=20, replay_on_device=True)

@@ -1,4 +1,5 @@
-"""Distillation: the unrolled gradient is right, divergence is caught, observables behave (resume, refusal and extension are checked in nbs/05_distilled and nbs/06_distill)."""
+"""Distillation: the unrolled gradient is right, divergence is caught, observables behave (resume, refusal and
+extension are checked in nbs/05_distilled and nbs/06_distill)."""
 import math
 
 import pytest

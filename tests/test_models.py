@@ -67,7 +67,8 @@ def test_init_weights_follows_the_design():
     state = {k: v.clone() for k, v in m.state_dict().items()}
     init_weights(m, 0)
     assert all(torch.equal(v, m.state_dict()[k]) for k, v in state.items())
-    assert torch.equal(make_model("qlenet", seed=3, hermitian="fixed").pqc.herm_real, make_model("qlenet", seed=3).pqc.herm_real.detach())
+    assert torch.equal(make_model("qlenet", seed=3, hermitian="fixed").pqc.herm_real,
+                       make_model("qlenet", seed=3).pqc.herm_real.detach())
 
 
 def test_init_is_the_same_in_double_precision_circuits():
@@ -127,7 +128,8 @@ def test_gradients_reach_distilled_images_and_step_sizes(name):
     c, s = GEOMETRIES["cifar" if name == "alexcifarnet" else "mnist"]
     images = torch.randn(10, c, s, s, requires_grad=True)
     lrs = torch.full((3,), 0.01, requires_grad=True)
-    loss = unrolled_loss(make_model(name, c, s), images, torch.arange(10), lrs, torch.randn(16, c, s, s), torch.randint(0, 10, (16,)))
+    loss = unrolled_loss(make_model(name, c, s), images, torch.arange(10), lrs, torch.randn(16, c, s, s),
+                         torch.randint(0, 10, (16,)))
     loss.backward()
     assert torch.isfinite(images.grad).all() and images.grad.abs().sum() > 0
     assert torch.isfinite(lrs.grad).all() and (lrs.grad != 0).all()
@@ -161,4 +163,5 @@ def test_the_pennylane_backend_evaluates_a_quantum_lenet():
     x = torch.randn(2, 1, 28, 28)
     on_device = make_model("qlenet", seed=1, backend="pennylane", device="lightning.qubit")
     assert isinstance(on_device.pqc, PQC) and on_device.pqc.backend == "pennylane"
-    with torch.no_grad(): torch.testing.assert_close(on_device(x), make_model("qlenet", seed=1)(x), atol=1e-5, rtol=1e-5)
+    with torch.no_grad():
+        torch.testing.assert_close(on_device(x), make_model("qlenet", seed=1)(x), atol=1e-5, rtol=1e-5)

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from qdd.core import ConfigError
-from qdd.pqc import (PQC, PAULIS, bloch_vectors, check_hermitians, circuit_specs, circuit_unitary, density_matrices,
-                     draw_circuit, example_inputs, hermitian_from, pauli_coefficients, pauli_coefficients_of_a,
-                     reference_qnode, torch_expvals)
+from qdd.pqc import PQC, circuit_specs, draw_circuit, reference_qnode
+from qdd.sim import (PAULIS, bloch_vectors, check_hermitians, circuit_unitary, density_matrices, example_inputs,
+                     hermitian_from, pauli_coefficients, pauli_coefficients_of_a, torch_expvals)
 
 qml = pytest.importorskip("pennylane")
 warnings.filterwarnings("ignore", message=".*non-trainable.*")
@@ -73,8 +73,10 @@ def test_values_and_two_derivatives_match_pennylane(n, L, cdtype):
     low = [x.float() for x in inputs] if cdtype == torch.complex64 else inputs
     actual = derivatives(engine(cdtype), low)
     assert_close(actual[0], expected[0], TOL[cdtype], "values")
-    for name, a, e in zip(("z", "weights", "A real", "A imag"), actual[1], expected[1]): assert_close(a, e, TOL[cdtype], f"d/d {name}")
-    for name, a, e in zip(("z", "weights", "A real", "A imag"), actual[2], expected[2]): assert_close(a, e, TOL[cdtype], f"d2/d {name}")
+    for name, a, e in zip(("z", "weights", "A real", "A imag"), actual[1], expected[1]):
+        assert_close(a, e, TOL[cdtype], f"d/d {name}")
+    for name, a, e in zip(("z", "weights", "A real", "A imag"), actual[2], expected[2]):
+        assert_close(a, e, TOL[cdtype], f"d2/d {name}")
 
 
 def test_hermitian_parametrisation():
@@ -118,7 +120,8 @@ def test_functional_call_and_a_distillation_style_second_derivative_match_refere
         return torch.autograd.grad(f(stepped, x).sum(), x)[0]
     qnode = reference_qnode(3, 2)
     ours = data_gradient(lambda p, x: torch.func.functional_call(pqc, p, (x,)))
-    theirs = data_gradient(lambda p, x: torch.stack(qnode(x, p["weights"], hermitian_from(p["herm_real"], p["herm_imag"])), -1))
+    theirs = data_gradient(lambda p,
+                           x: torch.stack(qnode(x, p["weights"], hermitian_from(p["herm_real"], p["herm_imag"])), -1))
     assert_close(ours, theirs, 1e-10, "data gradient")
 
 
@@ -169,8 +172,10 @@ def test_bad_arguments_fail_in_the_constructor_with_a_fix(kwargs, message):
 
 def test_bad_input_at_call_time():
     with pytest.raises(ConfigError, match=r"\(batch, 64\)"): PQC()(torch.randn(4, 32))
-    with pytest.raises(ConfigError, match="not Hermitian"): PQC().set_hermitians(torch.tensor([[0, 1j], [1j, 0]]).repeat(6, 1, 1))
-    with pytest.raises(ConfigError, match="pauliz"): PQC(hermitian="pauliz").set_hermitians(torch.eye(2).repeat(6, 1, 1))
+    with pytest.raises(ConfigError, match="not Hermitian"):
+        PQC().set_hermitians(torch.tensor([[0, 1j], [1j, 0]]).repeat(6, 1, 1))
+    with pytest.raises(ConfigError, match="pauliz"):
+        PQC(hermitian="pauliz").set_hermitians(torch.eye(2).repeat(6, 1, 1))
 
 
 def test_pennylane_backend_matches_the_engine_to_first_order_and_refuses_second_order():
@@ -182,7 +187,8 @@ def test_pennylane_backend_matches_the_engine_to_first_order_and_refuses_second_
     x = torch.randn(4, 8, dtype=torch.float64, requires_grad=True)
     tol = 1e-6  # lightning returns float32 results through the torch interface (PennyLane issue #5519)
     assert_close(on_device(x), exact(x), tol, "values")
-    grads = lambda m: torch.autograd.grad((m(x) * torch.arange(1.0, 4.0, dtype=torch.float64)).sum(), [x, *m.parameters()])
+    grads = lambda m: torch.autograd.grad((m(x) * torch.arange(1.0, 4.0, dtype=torch.float64)).sum(),
+                                          [x, *m.parameters()])
     for a, e in zip(grads(on_device), grads(exact)): assert_close(a, e, tol, "first derivatives")
     with torch.no_grad(): assert_close(on_device(x), exact(x), tol, "values, Hermitian measured directly")
     with pytest.raises(ConfigError, match="first derivatives only"):

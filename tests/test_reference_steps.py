@@ -12,9 +12,10 @@ REFERENCE = torch.load(Path(__file__).parent/"data"/"reference_steps.pt", weight
 # Measured on one AMD EPYC (AVX-512) under four instruction paths (machine's choice; ATEN_CPU_CAPABILITY=avx2;
 # ONEDNN_MAX_CPU_ISA=AVX2; both): the first two outer losses agree to 2.1e-7 relative in every case, which is rounding,
 # so they are held to 1e-4. Later iterations amplify rounding: with both variables set, CIFAR-10 LeNet's losses drift
-# 1.7e-5 then 4.2e-3 relative, its lrs 4.7e-3, its images 2.1e-2 (AlexCifarNet's images 1.3e-3 with oneDNN AVX2; every
-# other case within 4e-5). The whole trajectory is held to about 4x those for losses and lrs and 2x for the images, which
-# 4 Adam steps of 0.01 move by about 0.04 at most: that check is weak, the early losses carry the sharp one.
+# 1.7e-5 then 4.2e-3 relative, its lrs 4.7e-3, its images 2.1e-2 (AlexCifarNet's images 1.3e-3 with oneDNN AVX2;
+# every other case within 4e-5). The whole trajectory is held to about 4x those for losses and lrs and 2x for the
+# images, which 4 Adam steps of 0.01 move by about 0.04 at most: that check is weak, the early losses carry the sharp
+# one.
 EARLY, LOSS_RTOL, LRS_RTOL, IMAGES_ATOL = 2, 2e-2, 2e-2, 0.04
 
 

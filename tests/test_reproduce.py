@@ -36,8 +36,10 @@ def test_table1_has_a_row_per_dataset_model_and_hermitian_with_paper_numbers(smo
         ("CIFAR-10", "lenet", "-"), ("CIFAR-10", "alexcifarnet", "-"), ("CIFAR-10", "qlenet", "trainable"),
         ("CIFAR-10", "qlenet", "fixed")]
     assert rows[1]["paper_acc"] == "91.9"
-    for r, run in zip(rows, [r for r in profile_runs("smoke") if r.notebook == "distill.ipynb"]):  # each row is its run's number
-        assert float(r["ours_acc"]) == round(json.loads((runs / run.name / "metrics.json").read_text())["test_acc"], 2), run.name
+    # each row is its run's number
+    for r, run in zip(rows, [r for r in profile_runs("smoke") if r.notebook == "distill.ipynb"]):
+        assert float(r["ours_acc"]) == round(json.loads((runs / run.name / "metrics.json").read_text())["test_acc"],
+                                             2), run.name
     report = (runs / "results" / "REPORT.md").read_text()
     assert "Table I" in report and "JPEG" in report
     for fig in ("fig1_quantum_lenet.png", "fig1_circuit.png", "curves_all.png", "mnist-lenet_distilled.png"):

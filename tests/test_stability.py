@@ -4,8 +4,8 @@ import torch
 
 from qdd.core import ConfigError
 from qdd.distill import Distiller, recipe
-from qdd.stability import (LossBlowUp, Probe, divergence_table, hermitian_eigenvalues, instrumented_run, scaled, stability_figures,
-                           stability_sweep, stability_table)
+from qdd.stability import (LossBlowUp, Probe, divergence_table, hermitian_eigenvalues, instrumented_run, scaled,
+                           stability_figures, stability_sweep, stability_table)
 from qdd.data import toy_dataset
 
 
@@ -28,7 +28,8 @@ def test_eigenvalues_come_from_w_T_when_trainable_and_from_the_buffers_otherwise
     w0 = torch.linalg.eigvalsh(d.model.pqc.hermitians().detach().to(torch.complex128))
     assert not torch.allclose(hermitian_eigenvalues(d), w0)  # the inner steps moved A
     f = Distiller(cfg(hermitian="fixed"), ds); f.outer_step()
-    assert torch.allclose(hermitian_eigenvalues(f), torch.linalg.eigvalsh(f.model.pqc.hermitians().detach().to(torch.complex128)))
+    assert torch.allclose(hermitian_eigenvalues(f),
+                          torch.linalg.eigvalsh(f.model.pqc.hermitians().detach().to(torch.complex128)))
 
 
 def test_nan_divergence_is_caught_recorded_and_counted():
@@ -37,7 +38,8 @@ def test_nan_divergence_is_caught_recorded_and_counted():
                            batch_size=50, distill_lr=1e9, progress=False)
     assert all(r.diverged == "nan" for r in runs)
     table = divergence_table(runs)
-    assert [(r["hermitian"], r["diverged"], r["rate"], r["nan"]) for r in table] == [("trainable", 1, 1.0, 1), ("fixed", 1, 1.0, 1)]
+    assert [(r["hermitian"], r["diverged"], r["rate"], r["nan"]) for r in table] == [("trainable", 1, 1.0, 1),
+                                                                                     ("fixed", 1, 1.0, 1)]
 
 
 def test_a_loss_blow_up_stops_the_run_and_is_counted():
@@ -62,7 +64,8 @@ def test_the_multiplier_scales_both_learning_rates_and_bad_input_is_refused():
 
 def test_a_sweep_resumes_from_its_cache_and_draws_its_figures(tmp_path):
     ds = toy_dataset(200)
-    kw = dict(seeds=(0,), multipliers=(1, 2), epochs=1, train_subset=None, batch_size=100, cache=tmp_path, progress=False)
+    kw = dict(seeds=(0,), multipliers=(1, 2), epochs=1, train_subset=None, batch_size=100, cache=tmp_path,
+              progress=False)
     runs = stability_sweep(ds, **kw)
     assert len(runs) == 6 and len(list(tmp_path.glob("*.json"))) == 6
     assert [r.records for r in stability_sweep(ds, **kw)] == [r.records for r in runs]

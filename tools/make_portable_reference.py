@@ -11,9 +11,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 if __name__ == "__main__":
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, str(ROOT/"tests"/"portable_run.py")], env=env, check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, str(ROOT/"tests"/"portable_run.py")], env=env, check=True,
+                         capture_output=True, text=True)
     run = json.loads(out.stdout)
-    if not run["provenance"]["code_clean"]: sys.exit("commit first: a reference made from uncommitted code cannot be traced")
+    if not run["provenance"]["code_clean"]:
+        sys.exit("commit first: a reference made from uncommitted code cannot be traced")
     run["command"] = "python tools/make_portable_reference.py"
     (ROOT/"tests"/"data"/"portable_reference.json").write_text(json.dumps(run, indent=1) + "\n")
     print(json.dumps(run["hashes"], indent=1))
