@@ -18,13 +18,13 @@ def checkpoint_state(d, # a `qdd.distill.Distiller`
                     ) -> dict:
     "Everything needed to continue the run of Distiller `d` (plain tensors and containers: loads with weights_only)."
     tensors = {k: t.detach().cpu().clone() for k, t in d.method.tensors.items()}
-    return dict(**tensors, method_state=d.method.state(), opt=d.opt.state_dict(), iteration=d.iteration, history=d.history,
-                executions=d.executions, seconds=d.seconds, config=asdict(d.cfg), best=d.best)
+    return dict(**tensors, method_state=d.method.state(), opt=d.opt.state_dict(), iteration=d.iteration,
+                history=d.history, executions=d.executions, seconds=d.seconds, config=asdict(d.cfg), best=d.best)
 
 CHECKPOINT_KEYS = ("images", "opt", "iteration", "history", "executions", "seconds", "config")
 
 def load_checkpoint(path: Path, cfg: DistillConfig):
-    "The checkpoint at `path` if it exists (read safely), after checking it was made with `cfg` (up to the `EXTENSIBLE` fields)."
+    "The checkpoint at `path` if any (read safely), checked to be made with `cfg` (up to the `EXTENSIBLE` fields)."
     if not path.exists(): return None
     fix = f"delete {path} to start the run over, or pass another --out"
     state = load_file(path, "checkpoint", fix, keys=CHECKPOINT_KEYS)

@@ -9,12 +9,13 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 from .provenance import provenance
-from .core import PORTABLE, QddError, ConfigError, FileFormatError, claim_run_folder, code_version, configure_threads, load_file, save_json, versions
+from .core import (PORTABLE, QddError, ConfigError, FileFormatError, claim_run_folder, code_version,
+                      configure_threads, load_file, save_json, versions)
 from .data import DATASETS, canonical_name, load_dataset
 from .pqc import HERMITIAN_MODES
 from .distilled import load_distilled, retarget, save_distilled
-from .config import (STABILISED, INIT_MODES, METHOD_NAMES, LABEL_MODES, IMAGE_INITS, EMBEDDINGS, DistillConfig, EXTENSIBLE,
-                        FIELD_DEFAULTS, PRESETS, flag_of, model_kwargs, recipe)
+from .config import (STABILISED, INIT_MODES, METHOD_NAMES, LABEL_MODES, IMAGE_INITS, EMBEDDINGS, DistillConfig,
+                        EXTENSIBLE, FIELD_DEFAULTS, PRESETS, flag_of, model_kwargs, recipe)
 from .distill import Interrupted, run_interruptibly, Distiller, prepare_data
 from .watch import run_warnings
 from .evaluate import evaluate_distilled, random_real_baseline, train_full
@@ -32,7 +33,7 @@ def command_line(argv) -> str:
 
 # %% ../nbs/12_cli.ipynb #0488084e
 def _checked(kind, ok, what: str):
-    "An argparse type: a `kind` value for which `ok` holds (NaN fails every test), else an error saying `what` is wanted."
+    "An argparse type: a `kind` value for which `ok` holds (NaN fails every test), else an error asking for `what`."
     def parse(text):
         try: value = kind(text)
         except ValueError: value = None
@@ -44,9 +45,9 @@ COUNT = _checked(int, lambda v: v >= 1, "must be an integer >= 1")
 EVERY = _checked(int, lambda v: v >= 0, "must be an integer >= 0")
 RATE = _checked(float, lambda v: math.isfinite(v) and v > 0, "must be a finite number > 0")
 SEED = _checked(int, lambda v: 0 <= v < 2**63, "must be an integer in [0, 2**63)")
-SHOWN = {"train_subset": "all images", "n_qubits": 6, "n_layers": 3, "hermitian": "trainable", "init": "fixed", "inner_frozen": "none",
-         "lr_cap": "none", "grad_clip": "none", "adaptive_clip": "none", "image_init": "noise for wang, real for dm and dc",
-         "train_epochs": 1000}
+SHOWN = {"train_subset": "all images", "n_qubits": 6, "n_layers": 3, "hermitian": "trainable", "init": "fixed",
+         "inner_frozen": "none", "lr_cap": "none", "grad_clip": "none", "adaptive_clip": "none",
+         "image_init": "noise for wang, real for dm and dc", "train_epochs": 1000}
 
 def _default(name: str) -> str:
     "Help text for the default of config field `name`: per preset where the presets differ."
@@ -56,34 +57,46 @@ def _default(name: str) -> str:
 
 class _Version(argparse.Action):
     "--version: qdd's version with the git commit of a checkout, computed only when asked."
-    def __init__(self, option_strings, dest, **kw): super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+    def __init__(self, option_strings, dest, **kw):
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
     def __call__(self, parser, *a): print(f"qdd {code_version()}"); parser.exit()
 
 # %% ../nbs/12_cli.ipynb #02576987
 def _common_flags(p: argparse.ArgumentParser):
-    p.add_argument("--threads", type=COUNT, help="CPU threads for this run (default: $QDD_THREADS, else 1; recorded in metrics.json)")
+    p.add_argument("--threads", type=COUNT,
+                   help="CPU threads for this run (default: $QDD_THREADS, else 1; recorded in metrics.json)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--portable", action="store_true", help="the portable mode: the same bits on any x86 CPU, slower (one thread, baseline kernels; see qdd.provenance)")
+    p.add_argument("--portable", action="store_true",
+                   help="the portable mode: the same bits on any x86 CPU, slower (one thread, baseline kernels; see "
+                        "qdd.provenance)")
 
 def _distill_flags(p: argparse.ArgumentParser, baseline: bool = False):
     "Flags of `DistillConfig`'s fields; `baseline` states the full-training defaults where they differ."
-    p.add_argument("--dataset", required=True, help="mnist, fashion_mnist, cifar10 or imagefolder:PATH (a relative PATH is "
+    p.add_argument("--dataset", required=True,
+                   help="mnist, fashion_mnist, cifar10 or imagefolder:PATH (a relative PATH is "
                    "resolved against the current folder, else $QDD_DATA, and recorded absolute)")
     p.add_argument("--model", required=True, choices=list(MODELS))
     p.add_argument("--hermitian", choices=list(HERMITIAN_MODES), help=f"qlenet observables ({_default('hermitian')})")
-    p.add_argument("--frozen-pqc", action="store_true", help="qlenet: freeze the circuit angles (the original code's defect)")
-    p.add_argument("--preset", choices=list(PRESETS), help="recipe the defaults come from (default: mnist for grey images, cifar10 for colour)")
-    p.add_argument("--init", choices=list(INIT_MODES), help=f"one fixed w0 or a fresh one every iteration ({_default('init')})")
+    p.add_argument("--frozen-pqc", action="store_true",
+                   help="qlenet: freeze the circuit angles (the original code's defect)")
+    p.add_argument("--preset", choices=list(PRESETS),
+                   help="recipe the defaults come from (default: mnist for grey images, cifar10 for colour)")
+    p.add_argument("--init", choices=list(INIT_MODES),
+                   help=f"one fixed w0 or a fresh one every iteration ({_default('init')})")
     full = " (--kind full: default 5)" if baseline else ""
     for flag, typ, what in (("--steps", COUNT, "distilled batches S"), ("--passes", COUNT, "passes E over them"),
-                            ("--ipc", COUNT, "images per class per step"), ("--epochs", COUNT, "epochs over the real data"),
-                            ("--batch-size", COUNT, "real images per outer iteration"), ("--seed", SEED, "seed of everything"),
+                            ("--ipc", COUNT, "images per class per step"),
+                            ("--epochs", COUNT, "epochs over the real data"),
+                            ("--batch-size", COUNT, "real images per outer iteration"),
+                            ("--seed", SEED, "seed of everything"),
                             ("--train-subset", COUNT, "use a class-balanced subset of this many real images"),
-                            ("--n-qubits", COUNT, "qlenet: qubits of the circuit"), ("--n-layers", COUNT, "qlenet: entangling layers")):
+                            ("--n-qubits", COUNT, "qlenet: qubits of the circuit"),
+                            ("--n-layers", COUNT, "qlenet: entangling layers")):
         name = flag[2:].replace("-", "_")
         extra = {"--epochs": full, "--batch-size": " (--kind full: default 128)" if baseline else ""}.get(flag, "")
         p.add_argument(flag, type=typ, help=f"{what} ({_default(name)}){extra}")
-    p.add_argument("--out", required=True, type=Path, help="output folder; it belongs to this run (kind and configuration)")
+    p.add_argument("--out", required=True, type=Path,
+                   help="output folder; it belongs to this run (kind and configuration)")
     p.add_argument("--download", action="store_true", help="let torchvision fetch a missing MNIST, Fashion-MNIST or "
                    "CIFAR-10 into the data root (needs the network; default: never download)")
     _common_flags(p)
@@ -92,7 +105,8 @@ def _distill_flags(p: argparse.ArgumentParser, baseline: bool = False):
 EXAMPLES = {
     "distill": """examples:
   qdd distill --dataset mnist --model lenet --epochs 2 --out runs/first      # about a minute on one CPU core
-  qdd distill --dataset mnist --model qlenet --epochs 20 --out runs/mnist-q   # the quantum LeNet, 20 of the paper's 400 epochs
+  qdd distill --dataset mnist --model qlenet --epochs 20 --out runs/mnist-q   # the quantum LeNet, \
+20 of the paper's 400 epochs
   qdd distill --dataset imagefolder:data/cifar10-jpeg --model lenet --epochs 5 --out runs/cifar
   qdd distill --dataset mnist --model qlenet --method dm --epochs 30 --out runs/mnist-q-dm   # distribution matching
   qdd distill --dataset mnist --model qlenet --labels learned --epochs 50 --out runs/mnist-q-soft  # learned soft labels
@@ -110,43 +124,57 @@ Rerunning a command resumes from OUT/checkpoint.pt (Ctrl-C saves one); a larger 
 def parser() -> argparse.ArgumentParser:
     "The `qdd` argument parser."
     top = argparse.ArgumentParser(prog="qdd", description="Dataset distillation for quantum neural networks. "
-                                  "Environment: QDD_DATA (data root), QDD_CACHE (cache folder), QDD_DEVICE (cpu or cuda), QDD_THREADS.")
+                                  "Environment: QDD_DATA (data root), QDD_CACHE (cache folder), QDD_DEVICE (cpu or "
+                                  "cuda), QDD_THREADS.")
     top.add_argument("--version", action=_Version)
     sub = top.add_subparsers(dest="command", required=True)
     kw = lambda name: dict(epilog=EXAMPLES[name], formatter_class=argparse.RawDescriptionHelpFormatter)
-    d = sub.add_parser("distill", help="distil a data set for a model", description="Distil a data set (Wang et al. 2018).", **kw("distill"))
+    d = sub.add_parser("distill", help="distil a data set for a model",
+                       description="Distil a data set (Wang et al. 2018).", **kw("distill"))
     _distill_flags(d)
-    for flag, typ, what in (("--distill-lr", RATE, "initial learned lr"), ("--lr", RATE, "outer lr (Adam for wang, SGD for dm and dc)"),
+    for flag, typ, what in (("--distill-lr", RATE, "initial learned lr"),
+                            ("--lr", RATE, "outer lr (Adam for wang, SGD for dm and dc)"),
                             ("--eval-every", EVERY, "epochs between test evaluations, 0: at the end only"),
                             ("--checkpoint-every", COUNT, "iterations between checkpoints"),
                             ("--val-size", EVERY, "real training images held out to score each evaluation"),
-                            ("--inner-frozen", str, "beyond the paper: comma-separated weights the inner steps leave at w0"),
+                            ("--inner-frozen", str,
+                             "beyond the paper: comma-separated weights the inner steps leave at w0"),
                             ("--lr-cap", RATE, "beyond the paper: upper bound on every learned lr"),
                             ("--grad-clip", RATE, "beyond the paper: clip the outer gradient to this norm"),
-                            ("--adaptive-clip", RATE, "beyond the paper: clip the outer gradient to this multiple of its running "
+                            ("--adaptive-clip", RATE,
+                             "beyond the paper: clip the outer gradient to this multiple of its running "
                              "mean norm"),
-                            ("--train-epochs", COUNT, "dm/dc: epochs of the SGD protocol that trains a model on the set")):
+                            ("--train-epochs", COUNT,
+                             "dm/dc: epochs of the SGD protocol that trains a model on the set")):
         d.add_argument(flag, type=typ, help=f"{what} ({_default(flag[2:].replace('-', '_'))})")
-    for flag, choices, what in (("--method", METHOD_NAMES, "beyond the paper: distillation method (wang: the paper's; dm: "
+    for flag, choices, what in (("--method", METHOD_NAMES,
+                                 "beyond the paper: distillation method (wang: the paper's; dm: "
                                  "distribution matching; dc: gradient matching)"),
-                                ("--labels", LABEL_MODES, "beyond the paper, wang: fixed one-hot labels or learned soft labels"),
+                                ("--labels", LABEL_MODES,
+                                 "beyond the paper, wang: fixed one-hot labels or learned soft labels"),
                                 ("--image-init", IMAGE_INITS, "images start as noise or as random real images"),
                                 ("--embed", EMBEDDINGS, "dm on qlenet: embed before the circuit or with its outputs")):
         d.add_argument(flag, choices=list(choices), help=f"{what} ({_default(flag[2:].replace('-', '_'))})")
-    d.add_argument("--stabilised", action="store_true", help="beyond the paper: add qdd.config.STABILISED, the stabiliser "
-                   f"chosen by validation over seeds ({' '.join(f'{flag_of(k)} {v}' for k, v in STABILISED.items())}); explicit flags win")
-    d.add_argument("--n-inits", type=COUNT, default=20, help="random init: held-out inits in the final evaluation (default: 20)")
+    d.add_argument("--stabilised", action="store_true",
+                   help="beyond the paper: add qdd.config.STABILISED, the stabiliser "
+                   f"chosen by validation over seeds ({' '.join(f'{flag_of(k)} {v}' for k, v in STABILISED.items())}); "
+                   "explicit flags win")
+    d.add_argument("--n-inits", type=COUNT, default=20,
+                   help="random init: held-out inits in the final evaluation (default: 20)")
     e = sub.add_parser("evaluate", help="replay a distilled set and measure test accuracy", **kw("evaluate"))
     e.add_argument("dir", type=Path, help="folder holding distilled.pt; metrics_<backend>.json is written there")
-    e.add_argument("--backend", default="torch", help="torch or pennylane:DEVICE, e.g. pennylane:lightning.qubit (default: torch)")
+    e.add_argument("--backend", default="torch",
+                   help="torch or pennylane:DEVICE, e.g. pennylane:lightning.qubit (default: torch)")
     e.add_argument("--shots", type=COUNT, help="finite shots on a PennyLane device (default: exact expectations)")
     e.add_argument("--n-inits", type=COUNT, default=20, help="random init: held-out inits (default: 20)")
     e.add_argument("--max-test", type=COUNT, help="evaluate on the first N test images only (default: all)")
-    e.add_argument("--on-model", choices=list(MODELS), help="cross-architecture: train this model on the set's images and "
+    e.add_argument("--on-model", choices=list(MODELS),
+                   help="cross-architecture: train this model on the set's images and "
                    "labels from fresh inits by the field's SGD protocol (default: the model it was distilled for)")
     e.add_argument("--train-epochs", type=COUNT, help="--on-model: epochs of the SGD protocol (default: 1000)")
     _common_flags(e)
-    b = sub.add_parser("baseline", help="random real images or full-data training, under the same protocol", **kw("baseline"))
+    b = sub.add_parser("baseline", help="random real images or full-data training, under the same protocol",
+                       **kw("baseline"))
     _distill_flags(b, baseline=True)
     b.add_argument("--kind", required=True, choices=["random", "full"])
     b.add_argument("--lr", type=RATE, help="--kind full: Adam lr (default: 0.001)")
@@ -160,7 +188,8 @@ def config_from_args(args) -> DistillConfig:
     "The validated `DistillConfig` the flags ask for; an image folder is recorded by its absolute path."
     given = {k: v for k, v in vars(args).items() if k in _FLAG_FIELDS and v is not None}
     if getattr(args, "frozen_pqc", False): given["train_pqc"] = False
-    if given.get("train_pqc") is False and args.model != "qlenet": raise ConfigError("--frozen-pqc applies to qlenet only")
+    if given.get("train_pqc") is False and args.model != "qlenet":
+        raise ConfigError("--frozen-pqc applies to qlenet only")
     given.pop("dataset", None)
     return recipe(check_dataset(args.dataset), args.preset, stabilised=getattr(args, "stabilised", False), **given)
 
@@ -169,8 +198,10 @@ def check_dataset(name: str) -> str:
     name = canonical_name(name)
     if name.startswith("imagefolder:"):
         if not Path(name.split(":", 1)[1]).is_dir():
-            raise ConfigError(f"--dataset {name}: no such folder; pass imagefolder:PATH with PATH/train/<class>/ and PATH/test/<class>/")
-    elif name not in DATASETS: raise ConfigError(f"--dataset {name!r} is unknown: choose one of {', '.join(DATASETS)} or imagefolder:PATH")
+            raise ConfigError(f"--dataset {name}: no such folder; pass imagefolder:PATH with PATH/train/<class>/ and "
+                              "PATH/test/<class>/")
+    elif name not in DATASETS:
+        raise ConfigError(f"--dataset {name!r} is unknown: choose one of {', '.join(DATASETS)} or imagefolder:PATH")
     return name
 
 # %% ../nbs/12_cli.ipynb #b3ba0a6c
@@ -179,17 +210,20 @@ def _flag(name: str) -> str: return flag_of(name) if name in FIELD_DEFAULTS else
 def _differs(saved: dict, now: dict, extensible=()) -> str:
     "How the configuration `saved` by an earlier run differs from `now`, by flag; '' if this run may continue it."
     old = {**FIELD_DEFAULTS, **saved}  # a record made before a field existed: that run used its default
-    diff = [f"{_flag(k)} {old.get(k)!r} there, {v!r} now" for k, v in now.items() if k not in extensible and old.get(k) != v]
+    diff = [f"{_flag(k)} {old.get(k)!r} there, {v!r} now" for k, v in now.items()
+            if k not in extensible and old.get(k) != v]
     return f"another configuration ({'; '.join(diff)})" if diff else ""
 
 def _adopt(command: str, now: dict, kind=None, extensible=()):
-    "claim_run_folder's `adopt`: result files from before run.json existed belong to this run if each records its command and config."
+    "claim_run_folder's `adopt`: files older than run.json are this run's if each records its command and config."
     def ours(out: Path) -> bool:
         for name in ("metrics.json", "checkpoint.pt", "distilled.pt"):
             if not (p := out/name).exists(): continue
             try: rec = load_file(p, "result file", f"move {p} away, or pass another --out", keys=("config",))
             except FileFormatError: return False  # not a qdd record (or damaged): refused, named, never overwritten
-            if name == "metrics.json" and not (str(rec.get("command", "")).startswith(f"qdd {command}") and rec.get("kind") == kind): return False
+            if name == "metrics.json" and not (str(rec.get("command", "")).startswith(f"qdd {command}")
+                                               and rec.get("kind") == kind):
+                return False
             if name != "metrics.json" and command != "distill": return False
             if _differs(rec["config"], {k: now[k] for k in FIELD_DEFAULTS if k in now}, extensible): return False
         return True
@@ -198,7 +232,8 @@ def _adopt(command: str, now: dict, kind=None, extensible=()):
 def _claim(args, command: str, now: dict, kind=None, extensible=()):
     "Claim --out for this run (see `claim_run_folder`) before any work."
     return claim_run_folder(args.out, command if kind is None else f"{command}:{kind}", now,
-                            differs=lambda saved: _differs(saved, now, extensible), adopt=_adopt(command, now, kind, extensible))
+                            differs=lambda saved: _differs(saved, now, extensible),
+                            adopt=_adopt(command, now, kind, extensible))
 
 # %% ../nbs/12_cli.ipynb #650a599d
 def _write_metrics(out: Path, metrics: dict, argv, cfg: DistillConfig|None, threads: dict, warnings=()) -> dict:
@@ -208,7 +243,7 @@ def _write_metrics(out: Path, metrics: dict, argv, cfg: DistillConfig|None, thre
     return metrics
 
 def cmd_distill(args, argv) -> dict:
-    "qdd distill: distil, save distilled.pt (and the validation-selected distilled_selected.pt), evaluate, write metrics.json."
+    "qdd distill: distil, save distilled.pt (+ validation's pick distilled_selected.pt), evaluate, write metrics.json."
     cfg = config_from_args(args)
     threads = configure_threads(args.threads)
     with _claim(args, "distill", asdict(cfg), extensible=EXTENSIBLE):
@@ -219,33 +254,42 @@ def cmd_distill(args, argv) -> dict:
         save_distilled(dset, args.out/"distilled.pt")
         if d.best is not None: save_distilled(d.result(selected=True), args.out/"distilled_selected.pt")  # --val-size
         metrics, hist = evaluate_distilled(dset, ds, n_inits=args.n_inits), dset.history
-        metrics = {**metrics, "seconds": hist.get("seconds", time.perf_counter() - t0), "circuit_executions": hist["circuit_executions"],
-                   "iterations": hist["iterations"], "curves": {"loss": hist["loss"], "eval": hist["eval"], "val": hist.get("val", [])},
+        metrics = {**metrics, "seconds": hist.get("seconds", time.perf_counter() - t0),
+                   "circuit_executions": hist["circuit_executions"], "iterations": hist["iterations"],
+                   "curves": {"loss": hist["loss"], "eval": hist["eval"], "val": hist.get("val", [])},
                    "selected": hist.get("selected")}
-        return _write_metrics(args.out/"metrics.json", metrics, argv, cfg, threads, run_warnings(hist, metrics, ds.n_classes))
+        return _write_metrics(args.out/"metrics.json", metrics, argv, cfg, threads,
+                              run_warnings(hist, metrics, ds.n_classes))
 
 # %% ../nbs/12_cli.ipynb #c51fc93e
 def cmd_evaluate(args, argv) -> dict:
     "qdd evaluate: replay DIR/distilled.pt and write its metrics beside it."
-    dset, folder = load_distilled(args.dir), args.dir if args.dir.is_dir() else args.dir.parent  # DIR or DIR/distilled.pt
-    if args.on_model:  # cross-architecture: the set's images and labels, the field's protocol, fresh inits of another model
-        dset = retarget(dset, args.on_model, dict(hermitian="trainable") if args.on_model == "qlenet" else {}, args.train_epochs)
+    # DIR or DIR/distilled.pt
+    dset, folder = load_distilled(args.dir), args.dir if args.dir.is_dir() else args.dir.parent
+    # cross-architecture: the set's images and labels, the field's protocol, fresh inits of another model
+    if args.on_model:
+        dset = retarget(dset, args.on_model, dict(hermitian="trainable") if args.on_model == "qlenet" else {},
+                        args.train_epochs)
     threads = configure_threads(args.threads)
     with claim_run_folder(folder, None, flag="DIR"):  # lock only: no distillation may rewrite the set meanwhile
         t0 = time.perf_counter()
         metrics = evaluate_distilled(dset, None, n_inits=args.n_inits, backend=args.backend, shots=args.shots,
                                      max_test=args.max_test, progress=not args.no_progress)
-        tag = args.backend.replace(":", "_") + (f"_shots{args.shots}" if args.shots else "") + (f"_on_{args.on_model}" if args.on_model else "")
-        metrics = {**metrics, "seconds": time.perf_counter() - t0, "backend": args.backend, "shots": args.shots, "config": dset.config}
+        tag = (args.backend.replace(":", "_") + (f"_shots{args.shots}" if args.shots else "")
+               + (f"_on_{args.on_model}" if args.on_model else ""))
+        metrics = {**metrics, "seconds": time.perf_counter() - t0, "backend": args.backend, "shots": args.shots,
+                   "config": dset.config}
         return _write_metrics(folder/f"metrics_{tag}.json", metrics, argv, None, threads)
 
 # %% ../nbs/12_cli.ipynb #02aad912
-NOT_FOR = {"full": ("steps", "passes", "ipc", "init", "n_inits"), "random": ("epochs", "batch_size", "lr")}  # flags a kind ignores
+# flags a kind ignores
+NOT_FOR = {"full": ("steps", "passes", "ipc", "init", "n_inits"), "random": ("epochs", "batch_size", "lr")}
 
 def baseline_config(args) -> DistillConfig:
     "The config of `qdd baseline`: for --kind full, its epochs, batch size and lr are the ones that train."
     if given := [_flag(k) for k in NOT_FOR[args.kind] if getattr(args, k, None) is not None]:
-        raise ConfigError(f"{', '.join(given)} do not apply to --kind {args.kind}: drop {'them' if len(given) > 1 else 'it'}")
+        raise ConfigError(f"{', '.join(given)} do not apply to --kind {args.kind}: drop "
+                          f"{'them' if len(given) > 1 else 'it'}")
     cfg = config_from_args(args)
     if args.kind == "random": return cfg
     return dataclasses.replace(cfg, epochs=args.epochs or 5, batch_size=args.batch_size or 128, lr=args.lr or 1e-3)
@@ -255,7 +299,8 @@ def cmd_baseline(args, argv) -> dict:
     cfg = baseline_config(args)
     n_inits = 20 if args.n_inits is None else args.n_inits
     threads = configure_threads(args.threads)
-    with _claim(args, "baseline", {**asdict(cfg), **({"n_inits": n_inits} if args.kind == "random" else {})}, kind=args.kind):
+    with _claim(args, "baseline", {**asdict(cfg), **({"n_inits": n_inits} if args.kind == "random" else {})},
+                kind=args.kind):
         ds, t0 = prepare_data(cfg, load_dataset(cfg.dataset, download=args.download)), time.perf_counter()
         if args.kind == "random":
             shape_of = Distiller(cfg, ds).result()  # the untrained set: shapes, w0, init
@@ -278,12 +323,13 @@ def main(argv=None) -> int:
     try: args = parser().parse_args(argv)
     except SystemExit as e: return e.code  # argparse printed the usage and what is wrong (or --help / --version)
     try:
-        if args.portable and not PORTABLE: raise ConfigError("--portable takes effect when the command starts: run it as `qdd ... --portable`")
+        if args.portable and not PORTABLE:
+            raise ConfigError("--portable takes effect when the command starts: run it as `qdd ... --portable`")
         metrics = COMMANDS[args.command](args, argv)
     except Interrupted as e: print(f"qdd {args.command}: {e}", file=sys.stderr); return 130
     except KeyboardInterrupt:
-        print(f"qdd {args.command}: interrupted; files already written are complete (writes are atomic): rerun the same "
-              "command to resume", file=sys.stderr); return 130
+        print(f"qdd {args.command}: interrupted; files already written are complete (writes are atomic): rerun the "
+              "same command to resume", file=sys.stderr); return 130
     except QddError as e: print(f"qdd {args.command}: error: {e}", file=sys.stderr); return 2
     print(f"test accuracy {metrics['test_acc']:.2f}% (before training {metrics['test_acc_init']:.2f}%)")
     for w in metrics.get("warnings", []): print(f"qdd {args.command}: warning: {w}", file=sys.stderr)

@@ -20,7 +20,8 @@ __all__ = ['INIT_MODES', 'METHOD_NAMES', 'LABEL_MODES', 'IMAGE_INITS', 'EMBEDDIN
 
 # %% ../nbs/06a_config.ipynb #7bc533f2
 INIT_MODES = ("fixed", "random")
-METHOD_NAMES = ("wang", "dm", "dc")  # the methods of qdd.methods (kept here so a config validates without importing them)
+# the methods of qdd.methods (kept here so a config validates without importing them)
+METHOD_NAMES = ("wang", "dm", "dc")
 LABEL_MODES = ("fixed", "learned")
 IMAGE_INITS = ("noise", "real")
 EMBEDDINGS = ("features", "circuit")
@@ -50,13 +51,15 @@ class DistillConfig:
     eval_every: int = 10         # epochs between test-accuracy evaluations (0: only at the end)
     eval_inits: int = 3          # random init: held-out inits per periodic evaluation
     checkpoint_every: int = 100  # outer iterations between checkpoints
-    val_size: int = 0            # real training images held out (class-balanced) to score each evaluation; never trained on
+    # real training images held out (class-balanced) to score each evaluation; never trained on
+    val_size: int = 0
     inner_frozen: str = ""       # beyond the paper: comma-separated weights the inner steps leave at w0 (e.g. "alpha")
     lr_cap: float|None = None    # beyond the paper: upper bound on every learned lr
     grad_clip: float|None = None # beyond the paper: clip the outer gradient (images and lrs) to this norm
     method: str = "wang"         # beyond the paper: wang | dm (distribution matching) | dc (gradient matching)
     labels: str = "fixed"        # beyond the paper (wang): fixed one-hot labels | learned soft labels
-    adaptive_clip: float|None = None # beyond the paper: clip the outer gradient to this multiple of its running mean norm
+    # beyond the paper: clip the outer gradient to this multiple of its running mean norm
+    adaptive_clip: float|None = None
     image_init: str|None = None  # noise (N(0, 1)) | real (random real images); None: the method's default
     embed: str = "features"      # dm on qlenet: embed before the circuit (features) or with its outputs (circuit)
     train_epochs: int|None = None # dm/dc sets: epochs of the SGD protocol that trains a model on them (None: 1000)
@@ -73,15 +76,16 @@ PRESETS = {
     "mnist": dict(steps=1, passes=3, ipc=1, distill_lr=0.02, lr=0.01, epochs=400, decay_epochs=40, batch_size=1024),
     "cifar10": dict(steps=10, passes=3, ipc=1, distill_lr=0.02, lr=0.01, epochs=400, decay_epochs=40, batch_size=1024),
 }
-# Wang et al. document distill_lr 0.001 for fixed-init CIFAR-10 with AlexCifarNet. LeNet and the quantum LeNet keep 0.02:
-# validation chose it over 0.001 for both in qdd.seeds's "cifar10-lr" study (5 epochs, 3 seeds, mean final validation
-# accuracy LeNet 36.6% vs 31.8%, quantum LeNet 30.5% vs 19.7%; see results/seeds.md)
+# Wang et al. document distill_lr 0.001 for fixed-init CIFAR-10 with AlexCifarNet. LeNet and the quantum LeNet keep
+# 0.02: validation chose it over 0.001 for both in qdd.seeds's "cifar10-lr" study (5 epochs, 3 seeds, mean final
+# validation accuracy LeNet 36.6% vs 31.8%, quantum LeNet 30.5% vs 19.7%; see results/seeds.md)
 MODEL_PRESETS = {("cifar10", "alexcifarnet"): dict(distill_lr=0.001)}
 FIRST_ORDER = dict(init="random", image_init="real", decay_factor=1.0, batch_size=2560, eval_every=20)
 METHOD_PRESETS = {"wang": {}, "dm": dict(FIRST_ORDER, lr=1.0, epochs=200), "dc": dict(FIRST_ORDER, lr=0.1, epochs=40)}
-# Beyond the paper, opt-in (stabilised=True, `qdd distill --stabilised`): the stabiliser that validation chose over seeds
-# in qdd.seeds's "stabilisers" study (MNIST quantum LeNet, 50 epochs, 3 seeds: mean final validation accuracy
-# grad-clip-1 72.1%, alpha-frozen+lr-cap-1 65.7%, alpha-frozen 48.9%; see results/seeds.md); the default stays the paper's
+# Beyond the paper, opt-in (stabilised=True, `qdd distill --stabilised`): the stabiliser that validation chose over
+# seeds in qdd.seeds's "stabilisers" study (MNIST quantum LeNet, 50 epochs, 3 seeds: mean final validation accuracy
+# grad-clip-1 72.1%, alpha-frozen+lr-cap-1 65.7%, alpha-frozen 48.9%; see results/seeds.md); the default stays the
+# paper's
 STABILISED = dict(grad_clip=1.0)
 
 def preset_for(dataset: str) -> str:
@@ -95,16 +99,19 @@ def recipe(dataset: str, preset: str|None = None,
     "A validated `DistillConfig` for `dataset` from the named (or matching) preset, with `overrides` applied."
     name, method = preset or preset_for(dataset), overrides.get("method", "wang")
     if name not in PRESETS: raise ConfigError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
-    if method not in METHOD_PRESETS: raise ConfigError(f"--method must be one of {', '.join(METHOD_NAMES)}, got {method!r}")
+    if method not in METHOD_PRESETS:
+        raise ConfigError(f"--method must be one of {', '.join(METHOD_NAMES)}, got {method!r}")
     model_preset = MODEL_PRESETS.get((name, overrides.get("model", "lenet")), {})
-    layers = {**PRESETS[name], **model_preset, **METHOD_PRESETS[method], **(STABILISED if stabilised else {}), **overrides}
+    layers = {**PRESETS[name], **model_preset, **METHOD_PRESETS[method], **(STABILISED if stabilised else {}),
+              **overrides}
     # an image folder is recorded by its absolute path, so a relative path cannot resume against another folder
     return validate(DistillConfig(dataset=canonical_name(dataset), **layers))
 
 # %% ../nbs/06a_config.ipynb #e78e9e3b
-CLI_FLAGS = ("dataset", "model", "hermitian", "init", "steps", "passes", "ipc", "distill_lr", "lr", "epochs", "batch_size",
-             "train_subset", "seed", "eval_every", "checkpoint_every", "n_qubits", "n_layers", "val_size", "inner_frozen",
-             "lr_cap", "grad_clip", "method", "labels", "adaptive_clip", "image_init", "embed", "train_epochs")
+CLI_FLAGS = ("dataset", "model", "hermitian", "init", "steps", "passes", "ipc", "distill_lr", "lr", "epochs",
+             "batch_size", "train_subset", "seed", "eval_every", "checkpoint_every", "n_qubits", "n_layers", "val_size",
+             "inner_frozen", "lr_cap", "grad_clip", "method", "labels", "adaptive_clip", "image_init", "embed",
+             "train_epochs")
 
 def flag_of(name: str) -> str:
     "How a user sets config field `name`: its `qdd` flag (`--distill-lr`), else the field itself."
@@ -115,21 +122,27 @@ def _positive(cfg, *names, strict=True):
     for n in names:
         v = getattr(cfg, n)
         if v is None: continue
-        if isinstance(v, float) and not math.isfinite(v): raise ConfigError(f"{flag_of(n)} must be a finite number, got {v}")
-        if v <= 0 if strict else v < 0: raise ConfigError(f"{flag_of(n)} must be {'> 0' if strict else '>= 0'}, got {v}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ConfigError(f"{flag_of(n)} must be a finite number, got {v}")
+        if v <= 0 if strict else v < 0:
+            raise ConfigError(f"{flag_of(n)} must be {'> 0' if strict else '>= 0'}, got {v}")
 
 def _one_of(cfg, name, choices):
     v = getattr(cfg, name)
-    if v is not None and v not in choices: raise ConfigError(f"{flag_of(name)} must be one of {', '.join(choices)}, got {v!r}")
+    if v is not None and v not in choices:
+        raise ConfigError(f"{flag_of(name)} must be one of {', '.join(choices)}, got {v!r}")
 
 def _check_methods(cfg: DistillConfig):
     "ConfigError for settings of one method asked of another."
-    for name, choices in (("method", METHOD_NAMES), ("labels", LABEL_MODES), ("image_init", IMAGE_INITS), ("embed", EMBEDDINGS)):
+    for name, choices in (("method", METHOD_NAMES), ("labels", LABEL_MODES), ("image_init", IMAGE_INITS),
+                          ("embed", EMBEDDINGS)):
         _one_of(cfg, name, choices)
     if cfg.labels == "learned" and cfg.method != "wang":
-        raise ConfigError(f"--labels learned is for --method wang, not {cfg.method!r}: drop --labels or use --method wang")
+        raise ConfigError(f"--labels learned is for --method wang, not {cfg.method!r}: drop --labels or use --method "
+                          "wang")
     if cfg.method != "wang" and (cfg.frozen_names or cfg.lr_cap):
-        raise ConfigError(f"--inner-frozen and --lr-cap act on wang's inner steps; --method {cfg.method} has none: drop them")
+        raise ConfigError(f"--inner-frozen and --lr-cap act on wang's inner steps; --method {cfg.method} has none: "
+                          "drop them")
     if cfg.method != "wang" and cfg.init == "fixed":
         raise ConfigError(f"--method {cfg.method} matches random networks: use --init random (its recipe's default)")
 
@@ -142,15 +155,18 @@ def validate(cfg: DistillConfig) -> DistillConfig:
         raise ConfigError(f"--hermitian is for qlenet only, not {cfg.model!r}: drop --hermitian or use --model qlenet")
     _one_of(cfg, "hermitian", HERMITIAN_MODES)
     if cfg.ipc < 1: raise ConfigError(f"--ipc (images per class) must be >= 1, got {cfg.ipc}")
-    if not 0 <= cfg.seed < 2**63: raise ConfigError(f"--seed must be an integer in [0, 2**63), got {cfg.seed}")  # torch's range
+    if not 0 <= cfg.seed < 2**63:
+        raise ConfigError(f"--seed must be an integer in [0, 2**63), got {cfg.seed}")  # torch's range
     if (cfg.n_qubits or cfg.n_layers) and cfg.model != "qlenet":
-        raise ConfigError(f"--n-qubits and --n-layers are for qlenet only, not {cfg.model!r}: drop them or use --model qlenet")
+        raise ConfigError(f"--n-qubits and --n-layers are for qlenet only, not {cfg.model!r}: drop them or use "
+                          "--model qlenet")
     _positive(cfg, "n_qubits", "n_layers")
     _positive(cfg, "steps", "passes", "distill_lr", "lr", "epochs", "decay_epochs", "batch_size", "train_subset",
               "checkpoint_every", "eval_inits")
     _positive(cfg, "eval_every", "val_size", strict=False)
     _positive(cfg, "lr_cap", "grad_clip", "adaptive_clip", "train_epochs")
-    if not 0 < cfg.decay_factor <= 1: raise ConfigError(f"{flag_of('decay_factor')} must be in (0, 1], got {cfg.decay_factor}")
+    if not 0 < cfg.decay_factor <= 1:
+        raise ConfigError(f"{flag_of('decay_factor')} must be in (0, 1], got {cfg.decay_factor}")
     _check_methods(cfg)
     return cfg
 

@@ -110,14 +110,15 @@ def to_device(t: torch.Tensor, device) -> torch.Tensor:
 
 # %% ../nbs/00_core.ipynb #0ad61077
 def data_candidates() -> list[Path]:
-    "Where the data root is looked for without `$QDD_DATA`: ./data, the checkout's data/, then ../shared/data beside it."
+    "Data roots tried without `$QDD_DATA`: ./data, the checkout's data/, then ../shared/data beside it."
     checkout = Path(importlib.util.find_spec("qdd").origin).resolve().parent.parent  # a checkout or an editable install
     return [Path("data"), checkout/"data", checkout.parent/"shared"/"data"]
 
 def data_root(root: str|Path|None = None # explicit root; overrides `$QDD_DATA`
              ) -> Path:
-    "Folder the data sets live in: `root`, else `$QDD_DATA`, else the first of `data_candidates` that exists, else ./data."
-    if root is not None or "QDD_DATA" in os.environ: return Path(root if root is not None else os.environ["QDD_DATA"]).expanduser()
+    "The data sets' folder: `root`, else `$QDD_DATA`, else the first existing `data_candidates`, else ./data."
+    if root is not None or "QDD_DATA" in os.environ:
+        return Path(root if root is not None else os.environ["QDD_DATA"]).expanduser()
     return next((p for p in data_candidates() if p.is_dir()), Path("data"))
 
 def cache_dir() -> Path:

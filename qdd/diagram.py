@@ -13,7 +13,8 @@ __all__ = ['architecture_boxes', 'architecture_figure']
 # %% ../nbs/03b_diagram.ipynb #d1a90004
 def _shape(t): return "x".join(map(str, t.shape[1:]))
 def _linear(l): return f"{l.in_features} -> {l.out_features}"
-def _conv(c, out): return f"conv {c.kernel_size[0]}x{c.kernel_size[1]}, {c.out_channels} ch\nmax-pool 2, ReLU\n-> {_shape(out)}"
+def _conv(c, out):
+    return f"conv {c.kernel_size[0]}x{c.kernel_size[1]}, {c.out_channels} ch\nmax-pool 2, ReLU\n-> {_shape(out)}"
 
 @torch.no_grad()
 def architecture_boxes(model, # a `qdd.models.QuantumLeNet`
@@ -46,7 +47,8 @@ def architecture_figure(model, # a `qdd.models.QuantumLeNet`
     for i, (t, s) in enumerate(b["trunk"]):
         _box(ax, 2.0 * i, 1.2, t, s, "#dbe9f6")
         if i: _arrow(ax, (2.0 * i - 0.35, 1.7), (2.0 * i, 1.7))
-    for j, (t, s) in enumerate(b["quantum"]): _box(ax, 10.0 + 2.0 * j, 2.4, t, s, "#f6e3db" if t == "PQC" else "#e8e8e8")
+    for j, (t, s) in enumerate(b["quantum"]):
+        _box(ax, 10.0 + 2.0 * j, 2.4, t, s, "#f6e3db" if t == "PQC" else "#e8e8e8")
     _box(ax, 10.0, 0.0, *b["residual"], "#e8e8e8")
     _box(ax, 14.2, 1.2, "mix + fc_final", "a*fc3(q) + (1-a)*res\n10 -> 10 logits", "#e2f0d9")
     _arrow(ax, (9.65, 1.9), (10.0, 2.8)); _arrow(ax, (9.65, 1.5), (10.0, 0.5)); _arrow(ax, (11.65, 2.9), (12.0, 2.9))

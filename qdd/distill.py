@@ -13,8 +13,8 @@ from torch import Tensor
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .core import (QddError, ConfigError, FileFormatError, RESULT_FILES, claim_run_folder, code_version, configure_threads,
-                      load_file, to_device, default_device, save_torch)
+from .core import (QddError, ConfigError, FileFormatError, RESULT_FILES, claim_run_folder, code_version,
+                      configure_threads, load_file, to_device, default_device, save_torch)
 from .data import DataSet, augment, epoch_batches, load_dataset, sample_per_class
 from .models import MODELS, count_executions, init_model, make_model, trainable_params
 from .replay import accuracy, fresh_params, heldout_seed, stream
@@ -50,7 +50,8 @@ def prepare_data(cfg: DistillConfig, ds: DataSet|None = None) -> DataSet:
     ds = ds if ds is not None else load_dataset(cfg.dataset)
     if cfg.train_subset is None: return ds
     per_class = cfg.train_subset // ds.n_classes
-    if per_class < 1: raise ConfigError(f"--train-subset must be >= {ds.n_classes} (one image per class), got {cfg.train_subset}")
+    if per_class < 1:
+        raise ConfigError(f"--train-subset must be >= {ds.n_classes} (one image per class), got {cfg.train_subset}")
     idx = sample_per_class(ds.train_y, per_class, stream(cfg.seed, "subset"))
     return dataclasses.replace(ds, train_x=ds.train_x[idx], train_y=ds.train_y[idx])
 
@@ -79,7 +80,8 @@ class Distiller:
         if model is not None and not cfg.model.startswith("custom:"):
             cfg = dataclasses.replace(cfg, model=f"custom:{type(model).__name__}")
         self.cfg, self.device = validate(cfg), torch.device(device or default_device())
-        self.threads, self.code = configure_threads(threads, self.device), code_version()  # pinned at the start of the run
+        # pinned at the start of the run
+        self.threads, self.code = configure_threads(threads, self.device), code_version()
         self.ds, val_x, val_y = split_validation(prepare_data(cfg, ds), cfg.val_size)
         self.val = (val_x.to(self.device), val_y.to(self.device))
         self.test = (self.ds.test_x.to(self.device), self.ds.test_y.to(self.device))
@@ -90,7 +92,8 @@ class Distiller:
         self.method = make_method(cfg, self.ds, self.device)
         self.opt = self.method.optimizer()
         self.iteration, self.executions, self.seconds, self.best = 0, 0, 0.0, None
-        self.history = {"loss": [], "eval": [], "val": [], "epoch_losses": [], "collapses": [], "recent_losses": [], "dynamics": []}
+        self.history = {"loss": [], "eval": [], "val": [], "epoch_losses": [], "collapses": [], "recent_losses": [],
+                        "dynamics": []}
         self.batch_size = min(cfg.batch_size, len(self.ds.train_x))
         self.iters_per_epoch = max(1, len(self.ds.train_x) // self.batch_size)
         self.w0_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
@@ -144,13 +147,15 @@ def _clip(self: Distiller):
     mean = self.history.get("grad_norm_mean")
     bound = math.inf if mean is None else self.cfg.adaptive_clip * mean
     norm = float(torch.nn.utils.clip_grad_norm_(tensors, bound))
-    if math.isfinite(norm): self.history["grad_norm_mean"] = norm if mean is None else 0.99 * mean + 0.01 * min(norm, bound)
+    if math.isfinite(norm):
+        self.history["grad_norm_mean"] = norm if mean is None else 0.99 * mean + 0.01 * min(norm, bound)
 
 @patch
 def outer_step(self: Distiller) -> float:
     "One outer iteration; returns the outer loss. Raises `DivergenceError` (state untouched) on NaN/inf."
     t0, epoch = time.perf_counter(), self.iteration // self.iters_per_epoch
-    for group in self.opt.param_groups: group["lr"] = self.cfg.lr * self.cfg.decay_factor ** (epoch // self.cfg.decay_epochs)
+    for group in self.opt.param_groups:
+        group["lr"] = self.cfg.lr * self.cfg.decay_factor ** (epoch // self.cfg.decay_epochs)
     x, y = self._real_batch()
     before = count_executions(self.model)
     loss = self.method.outer_loss(self.model, self._w0(), x, y, self.iteration)
@@ -187,7 +192,7 @@ def current_set(self: Distiller, tensors: dict|None = None # a kept state (defau
 
 @patch
 def evaluate_splits(self: Distiller, splits: list) -> list[float]:
-    "Accuracy (percent) on each (x, y) of `splits` after training on the current set; mean over held-out inits if random."
+    "Accuracy (%) on each (x, y) of `splits` after training on the current set; mean over held-out inits if random."
     seeds = [None] if self.cfg.init == "fixed" else [heldout_seed(self.cfg.seed, k) for k in range(self.cfg.eval_inits)]
     dset, accs = self.current_set(), torch.zeros(len(splits))
     for s in seeds:
@@ -212,21 +217,23 @@ def _resume(self: Distiller):
     state = load_checkpoint(self.checkpoint_path, self.cfg) if self.checkpoint_path else None
     if state is None: return
     if state["iteration"] > self.total_iterations:
-        raise ConfigError(f"{self.checkpoint_path} is at iteration {state['iteration']}, past the {self.total_iterations} "
-                          f"iterations of epochs={self.cfg.epochs}: ask for at least "
+        raise ConfigError(f"{self.checkpoint_path} is at iteration {state['iteration']}, past the "
+                          f"{self.total_iterations} iterations of epochs={self.cfg.epochs}: ask for at least "
                           f"{math.ceil(state['iteration'] / self.iters_per_epoch)} epochs or use another output folder")
     with torch.no_grad():
         for k, t in self.method.tensors.items(): t.copy_(state[k])
     self.method.load_state(state.get("method_state", {}))
     self.opt.load_state_dict(state["opt"])
-    self.iteration, self.history, self.executions, self.seconds = (state[k] for k in ("iteration", "history", "executions", "seconds"))
+    self.iteration, self.history, self.executions, self.seconds = (state[k] for k in ("iteration", "history",
+                                                                                      "executions", "seconds"))
     self.best = state.get("best")
-    for key in ("val", "collapses", "recent_losses", "dynamics"): self.history.setdefault(key, [])  # checkpoints from before these existed
+    for key in ("val", "collapses", "recent_losses", "dynamics"):
+        self.history.setdefault(key, [])  # checkpoints from before these existed
 
 # %% ../nbs/06_distill.ipynb #37a27574
 @patch
 def _end_of_epoch(self: Distiller, bar):
-    "Record the epoch's mean loss and dynamics and, when due, the test and validation accuracy (keeping the best state)."
+    "Record the epoch's mean loss and dynamics and, when due, test and validation accuracy (keeping the best state)."
     epoch, losses = self.iteration // self.iters_per_epoch, self.history["epoch_losses"]
     self.history["loss"].append((epoch, sum(losses) / len(losses))); losses.clear()
     self.history["dynamics"].append((epoch, *self.method.dynamics()))
@@ -235,8 +242,9 @@ def _end_of_epoch(self: Distiller, bar):
     test_acc, *val = self.evaluate_splits([self.test, self.val] if len(self.val[0]) else [self.test])
     self.history["eval"].append((epoch, test_acc))
     if val: self._keep_if_best(epoch, val[0], test_acc)
-    if not bar.disable: bar.write(f"epoch {epoch}: loss {self.history['loss'][-1][1]:.4f}, test accuracy {test_acc:.2f}%"
-                                  + (f", validation {val[0]:.2f}%" if val else ""))
+    if not bar.disable:
+        bar.write(f"epoch {epoch}: loss {self.history['loss'][-1][1]:.4f}, test accuracy {test_acc:.2f}%"
+                  + (f", validation {val[0]:.2f}%" if val else ""))
 
 @patch
 def _keep_if_best(self: Distiller, epoch: int, val_acc: float, test_acc: float):
@@ -249,7 +257,8 @@ def _keep_if_best(self: Distiller, epoch: int, val_acc: float, test_acc: float):
 @patch
 def _divergence_advice(self: Distiller) -> str:
     "What to change after a NaN: the lrs, and the gradient clip where the run had none."
-    return "lower distill_lr or lr" + ("" if self.cfg.grad_clip else ", or clip the outer gradient (stabilised=True, `--stabilised`)")
+    return "lower distill_lr or lr" + ("" if self.cfg.grad_clip
+                                       else ", or clip the outer gradient (stabilised=True, `--stabilised`)")
 
 @patch
 def _postfix(self: Distiller, loss: float) -> str:
@@ -258,9 +267,10 @@ def _postfix(self: Distiller, loss: float) -> str:
 
 @patch
 def run(self: Distiller, progress: bool = True, stop_after: int|None = None, on_step=None) -> DistilledSet:
-    "Distil to the end (resuming if a checkpoint exists) and return the distilled set; `on_step(self, loss)` after each step."
+    "Distil to the end (resuming from a checkpoint), return the distilled set; `on_step(self, loss)` after each step."
     self._resume()
-    bar = tqdm(total=self.total_iterations, initial=self.iteration, disable=not progress, desc=f"distill {self.cfg.model}")
+    bar = tqdm(total=self.total_iterations, initial=self.iteration, disable=not progress,
+               desc=f"distill {self.cfg.model}")
     while self.iteration < self.total_iterations and (stop_after is None or self.iteration < stop_after):
         try: loss = self.outer_step()
         except DivergenceError as e:
@@ -272,7 +282,8 @@ def run(self: Distiller, progress: bool = True, stop_after: int|None = None, on_
         if on_step is not None: on_step(self, loss)
         if self.iteration % 10 == 0: bar.set_postfix_str(self._postfix(loss))
         if self.iteration % self.iters_per_epoch == 0: self._end_of_epoch(bar)
-        if self.iteration % self.cfg.checkpoint_every == 0 or self.iteration == self.total_iterations: self._save_checkpoint()
+        if self.iteration % self.cfg.checkpoint_every == 0 or self.iteration == self.total_iterations:
+            self._save_checkpoint()
     bar.close()
     return self.result()
 
@@ -281,11 +292,12 @@ def run(self: Distiller, progress: bool = True, stop_after: int|None = None, on_
 def result(self: Distiller, selected: bool = False # the state the validation split selected instead of the last one
           ) -> DistilledSet:
     "The current learned data (or the validation-selected state) as a `DistilledSet`, with the run's history."
-    if selected and self.best is None: raise ConfigError("no validation-selected state: distil with --val-size > 0 and evaluations")
+    if selected and self.best is None:
+        raise ConfigError("no validation-selected state: distil with --val-size > 0 and evaluations")
     dset = self.current_set(self.best if selected else None)
-    dset.history = {**self.history, "iterations": self.iteration, "circuit_executions": self.executions, "seconds": self.seconds,
-                    "threads": self.threads, "selected": self.selected_summary(), "is_selected_state": selected,
-                    "provenance": provenance()}
+    dset.history = {**self.history, "iterations": self.iteration, "circuit_executions": self.executions,
+                    "seconds": self.seconds, "threads": self.threads, "selected": self.selected_summary(),
+                    "is_selected_state": selected, "provenance": provenance()}
     return dset
 
 @patch
@@ -309,7 +321,7 @@ def distill(cfg: DistillConfig, # what to distil, see `recipe`
             ds: DataSet|None = None, # an already loaded data set (default: load cfg.dataset)
             progress: bool = True, device=None,
             model=None) -> DistilledSet: # any torch module to distil for (default: cfg.model)
-    "Run (or resume) a distillation and return its `DistilledSet`, saved as `out`/distilled.pt (the folder held meanwhile)."
+    "Run (or resume) a distillation; return its `DistilledSet`, saved as `out`/distilled.pt (folder held meanwhile)."
     if out is None: return Distiller(cfg, ds, None, device, model=model).run(progress)
     if model is not None: cfg = dataclasses.replace(cfg, model=f"custom:{type(model).__name__}")
     differs = lambda saved: describe_diff(config_diff(saved, cfg, EXTENSIBLE))
@@ -320,7 +332,8 @@ def distill(cfg: DistillConfig, # what to distil, see `recipe`
 
 # %% ../nbs/06_distill.ipynb #c9db4112
 def last_good_state(cfg: DistillConfig, out: str|Path, ds: DataSet|None = None) -> tuple[DistilledSet, Distiller]:
-    "The distilled set at the last checkpoint in `out` (e.g. the last good state of a run that diverged), and its Distiller."
-    if not (Path(out)/"checkpoint.pt").exists(): raise ConfigError(f"no checkpoint in {out}: there is no state to recover")
+    "The distilled set at the last checkpoint in `out` (e.g. a diverged run's last good state), and its Distiller."
+    if not (Path(out)/"checkpoint.pt").exists():
+        raise ConfigError(f"no checkpoint in {out}: there is no state to recover")
     d = Distiller(cfg, ds, out); d._resume()
     return d.result(), d

@@ -54,7 +54,7 @@ class DistilledSet:
 
 # %% ../nbs/05_distilled.ipynb #c9cf427c
 def build_model(dset: DistilledSet, seed: int|None = None, torch_device=None, **overrides):
-    "The model `dset` was distilled for: its fixed w0, or initialised from `seed` when given (`overrides`: make_model options)."
+    "The model `dset` was distilled for: its fixed w0, or seeded by `seed` if given (`overrides`: make_model options)."
     c, h = dset.images.shape[2], dset.images.shape[-1]
     model = make_model(dset.model, c, h, len(dset.classes), seed=dset.init_seed if seed is None else seed,
                        **{**dset.model_kwargs, **overrides})
@@ -68,14 +68,16 @@ def training_of(dset: DistilledSet) -> dict:
     frozen = [n.strip() for n in dset.config.get("inner_frozen", "").split(",") if n.strip()]
     return dict(kind="unroll", frozen=frozen)
 
-def replay(dset: DistilledSet, model, seed: int = 0 # seeds the protocol's shuffles and warps (sets trained by a protocol)
+def replay(dset: DistilledSet, model,
+           seed: int = 0 # seeds the protocol's shuffles and warps (sets trained by a protocol)
           ) -> dict:
     "Weights of `model` after training from its current weights on `dset`, as the set says (see `training_of`)."
     device = next(model.parameters()).device
     images, labels, spec = dset.images.to(device), dset.labels.to(device), dict(training_of(dset))
     frozen = tuple(spec.pop("frozen", ()))
     if spec.pop("kind") == "unroll":
-        return unroll(model, fresh_params(model), images, labels, dset.lrs.to(device), create_graph=False, frozen=frozen)
+        return unroll(model, fresh_params(model), images, labels, dset.lrs.to(device), create_graph=False,
+                      frozen=frozen)
     flat_labels = labels.flatten(0, 1)
     return train_sgd(model, fresh_params(model), images.flatten(0, 1), flat_labels, seed=seed, frozen=frozen, **spec)
 
@@ -94,12 +96,17 @@ def retarget(dset: DistilledSet, model: str, # a key of qdd.models.MODELS
 def check_matches(dset: DistilledSet, ds: DataSet):
     "Raise `DistilledSetError` unless `ds` has the image shape, classes and normalisation `dset` was distilled with."
     norm, problems = dset.normalization, []
-    if tuple(ds.train_x.shape[1:]) != tuple(dset.images.shape[2:]): problems.append(f"images {tuple(ds.train_x.shape[1:])}, not {tuple(dset.images.shape[2:])}")
-    if list(ds.classes) != list(dset.classes): problems.append(f"classes {list(ds.classes)[:4]}..., not {list(dset.classes)[:4]}...")
+    if tuple(ds.train_x.shape[1:]) != tuple(dset.images.shape[2:]):
+        problems.append(f"images {tuple(ds.train_x.shape[1:])}, not {tuple(dset.images.shape[2:])}")
+    if list(ds.classes) != list(dset.classes):
+        problems.append(f"classes {list(ds.classes)[:4]}..., not {list(dset.classes)[:4]}...")
     if not all(math.isclose(a, b, abs_tol=1e-4) for a, b in zip([*ds.mean, *ds.std], [*norm["mean"], *norm["std"]])):
-        problems.append(f"normalisation mean {list(ds.mean)} std {list(ds.std)}, not mean {norm['mean']} std {norm['std']}")
-    if problems: raise DistilledSetError(f"data set {ds.name} is not the one this set was distilled on ({dset.dataset}): "
-                                         f"{'; '.join(problems)}. Evaluate it on its own data set, or distil a set for {ds.name}.")
+        problems.append(f"normalisation mean {list(ds.mean)} std {list(ds.std)}, not mean {norm['mean']} std "
+                        f"{norm['std']}")
+    if problems:
+        raise DistilledSetError(f"data set {ds.name} is not the one this set was distilled on ({dset.dataset}): "
+                                f"{'; '.join(problems)}. Evaluate it on its own data set, or distil a set for "
+                                f"{ds.name}.")
 
 
 # %% ../nbs/05_distilled.ipynb #57a515f5
@@ -111,26 +118,31 @@ def save_distilled(dset: DistilledSet, path: str|Path):
 
 def _check_shapes(d: DistilledSet) -> str:
     "Why the tensors of `d` cannot be a distilled set, or ''."
-    if not all(isinstance(t, Tensor) for t in (d.images, d.labels, d.lrs)): return "images, labels and lrs must be tensors"
+    if not all(isinstance(t, Tensor) for t in (d.images, d.labels, d.lrs)):
+        return "images, labels and lrs must be tensors"
     if d.images.ndim != 5 or d.labels.shape[:2] != d.images.shape[:2] or d.labels.ndim not in (2, 3):
         return f"images {tuple(d.images.shape)} and labels {tuple(d.labels.shape)} do not match"
     if d.lrs.ndim != 1 or len(d.lrs) % len(d.images): return f"{len(d.lrs)} lrs for {len(d.images)} steps"
     return ""
 
 def load_distilled(path: str|Path, model: str|None = None, dataset: str|None = None) -> DistilledSet:
-    "Read a distilled set safely (`weights_only=True`); raise `DistilledSetError` if it was made for another `model` or `dataset`."
+    "Read a distilled set safely (`weights_only=True`); `DistilledSetError` if made for another `model` or `dataset`."
     path = Path(path)
     if path.is_dir(): path = path/"distilled.pt"
-    if not path.exists(): raise DistilledSetError(f"no distilled set at {path}: run `qdd distill ... --out {path.parent}` first")
+    if not path.exists():
+        raise DistilledSetError(f"no distilled set at {path}: run `qdd distill ... --out {path.parent}` first")
     fix = f"recreate it with `qdd distill ... --out {path.parent}`, and open only distilled sets from sources you trust"
     raw = load_file(path, "distilled set", fix, keys=("format",))
-    if raw.pop("format") != DISTILLED_FORMAT: raise FileFormatError(f"{path} is not a qdd distilled set ({DISTILLED_FORMAT}): {fix}")
+    if raw.pop("format") != DISTILLED_FORMAT:
+        raise FileFormatError(f"{path} is not a qdd distilled set ({DISTILLED_FORMAT}): {fix}")
     try: dset = DistilledSet(**raw)
     except TypeError as e: raise FileFormatError(f"{path} is not a qdd distilled set ({e}): {fix}") from None
     if why := _check_shapes(dset): raise FileFormatError(f"{path} is a damaged distilled set ({why}): {fix}")
-    for what, want, have in (("model", model, dset.model), ("data set", dataset and canonical_name(dataset), dset.dataset)):
+    for what, want, have in (("model", model, dset.model),
+                             ("data set", dataset and canonical_name(dataset), dset.dataset)):
         if want is not None and want != have:
-            raise DistilledSetError(f"{path} was distilled for {what} {have!r}, not {want!r}: distill a set for {want!r}")
+            raise DistilledSetError(f"{path} was distilled for {what} {have!r}, not {want!r}: distill a set for "
+                                    f"{want!r}")
     return dset
 
 # %% ../nbs/05_distilled.ipynb #412797f3

@@ -14,7 +14,8 @@ from torch import Tensor
 __all__ = ['SCALE', 'DEGREES', 'SHIFT', 'warp_params', 'warp', 'siamese', 'augment_each']
 
 # %% ../nbs/04a_dsa.ipynb #d5a0c004
-SCALE, DEGREES, SHIFT = 0.2, 15.0, 0.125  # warp ranges: scale 1 +- 0.2, rotation +- 15 degrees, shift +- 1/8 of the side
+# warp ranges: scale 1 +- 0.2, rotation +- 15 degrees, shift +- 1/8 of the side
+SCALE, DEGREES, SHIFT = 0.2, 15.0, 0.125
 
 def warp_params(n: int, # warps to draw
                 generator: torch.Generator, colour: bool) -> Tensor:
@@ -24,7 +25,8 @@ def warp_params(n: int, # warps to draw
     angle, tx, ty = u[:, 2] * math.radians(DEGREES), SHIFT * 2 * u[:, 3], SHIFT * 2 * u[:, 4]
     flip = torch.where(u[:, 5] < 0, -1.0, 1.0) if colour else torch.ones(n)
     cos, sin = torch.cos(angle), torch.sin(angle)
-    return torch.stack([torch.stack([flip * sx * cos, -sy * sin, tx], 1), torch.stack([flip * sx * sin, sy * cos, ty], 1)], 1)
+    return torch.stack([torch.stack([flip * sx * cos, -sy * sin, tx], 1),
+                        torch.stack([flip * sx * sin, sy * cos, ty], 1)], 1)
 
 def warp(x: Tensor, # (B, C, H, W) images
          theta: Tensor # (B, 2, 3) or (1, 2, 3) affine matrices (one for all)

@@ -30,11 +30,14 @@ def _inits(dset: DistilledSet, n_inits: int):
 def _quantum_overrides(dset: DistilledSet, backend: str, shots: int|None) -> dict:
     "make_model keywords selecting the PQC backend."
     if shots is not None and (backend == "torch" or shots < 1):
-        raise ConfigError(f"--shots {shots} needs a PennyLane device and shots >= 1: pass --backend pennylane:default.qubit "
-                          "with it, or drop --shots (the torch engine computes exact expectations)")
+        raise ConfigError(f"--shots {shots} needs a PennyLane device and shots >= 1: pass --backend "
+                          "pennylane:default.qubit with it, or drop --shots (the torch engine computes exact "
+                          "expectations)")
     if backend == "torch": return {}
-    if dset.model != "qlenet": raise ConfigError(f"--backend {backend} applies to the quantum model only, not {dset.model!r}")
-    if not backend.startswith("pennylane:"): raise ConfigError(f"--backend must be 'torch' or 'pennylane:DEVICE', got {backend!r}")
+    if dset.model != "qlenet":
+        raise ConfigError(f"--backend {backend} applies to the quantum model only, not {dset.model!r}")
+    if not backend.startswith("pennylane:"):
+        raise ConfigError(f"--backend must be 'torch' or 'pennylane:DEVICE', got {backend!r}")
     return dict(backend="pennylane", device=backend.split(":", 1)[1], shots=shots)
 
 def _accuracy(model, params, x, y, bar, chunk: int) -> float:
@@ -49,7 +52,8 @@ def _start(dset: DistilledSet, model, seed: int|None, device, overrides: dict):
     "The network to train: `dset`'s model at its w0 or a held-out init, or the given module (re-initialised if `seed`)."
     if model is None:
         if dset.model.startswith("custom:"):
-            raise ConfigError(f"{dset.model} is a module qdd cannot rebuild: pass it as evaluate_distilled(..., model=...)")
+            raise ConfigError(f"{dset.model} is a module qdd cannot rebuild: pass it as evaluate_distilled(..., "
+                              "model=...)")
         return build_model(dset, seed=seed, torch_device=device, **overrides)
     if seed is not None: init_model(model, seed)
     elif dset.init_state is not None: model.load_state_dict(dset.init_state)
@@ -62,9 +66,10 @@ def evaluate_distilled(dset: DistilledSet, # the set to replay
                        shots: int|None = None, # finite shots for a PennyLane device
                        max_test: int|None = None, # evaluate on the first max_test test images only
                        device=None, progress: bool = False,
-                       model=None) -> dict: # any torch module to train (its weights are the start; default: `dset`'s model)
-    "Test accuracy before and after training on `dset` as it says (`replay`), with circuit executions, as a metrics dict."
-    seeds, overrides = _inits(dset, n_inits), _quantum_overrides(dset, backend, shots)  # bad options fail before any work
+                       model=None) -> dict: # any torch module to train (from its weights; default: `dset`'s model)
+    "Metrics dict: test accuracy before and after training on `dset` as it says (`replay`), and circuit executions."
+    # bad options fail before any work
+    seeds, overrides = _inits(dset, n_inits), _quantum_overrides(dset, backend, shots)
     ds = ds if ds is not None else load_dataset(dset.dataset)
     check_matches(dset, ds)
     device = torch.device(device or default_device()) if backend == "torch" else torch.device("cpu")
@@ -95,7 +100,8 @@ def random_real_set(dset_like: DistilledSet, ds: DataSet, lr: float, seed: int =
     S, n = dset_like.labels.shape
     ipc = n // len(ds.classes)
     idx = sample_per_class(ds.train_y, ipc * S, stream(seed, "random-real"))
-    x = ds.train_x[idx].view(len(ds.classes), S, ipc, *ds.train_x.shape[1:]).transpose(0, 1).reshape(S, n, *ds.train_x.shape[1:])
+    x = (ds.train_x[idx].view(len(ds.classes), S, ipc, *ds.train_x.shape[1:])
+         .transpose(0, 1).reshape(S, n, *ds.train_x.shape[1:]))
     y = ds.train_y[idx].view(len(ds.classes), S, ipc).transpose(0, 1).reshape(S, n)
     return DistilledSet(**{**asdict(dset_like), "images": x, "labels": y, "lrs": torch.full_like(dset_like.lrs, lr)})
 
@@ -112,7 +118,8 @@ def random_real_baseline(dset_like: DistilledSet, ds: DataSet|None = None, n_ini
     vx, vy = (t.to(device) for t in _validation(ds, seed=seed))
     def val_acc(lr):
         real = random_real_set(dset_like, ds, lr, seed)
-        model = build_model(real, seed=None if real.init == "fixed" else heldout_seed(real.init_seed, 0), torch_device=device)
+        model = build_model(real, seed=None if real.init == "fixed" else heldout_seed(real.init_seed, 0),
+                            torch_device=device)
         return accuracy(model, replay(real, model), vx, vy)
     scores = {lr: val_acc(lr) for lr in lr_grid}
     best = max(scores, key=scores.get)
@@ -122,7 +129,7 @@ def random_real_baseline(dset_like: DistilledSet, ds: DataSet|None = None, n_ini
 # %% ../nbs/07_evaluate.ipynb #d9036473
 def adam_batches(model, ds: DataSet, epochs: int, batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
                  device=None, progress: bool = False):
-    "Train `model` in place on `ds` with Adam, yielding (epoch, last of its epoch, images, executions, seconds) per batch."
+    "Train `model` in place on `ds` with Adam, yielding (epoch, last of epoch, images, executions, seconds) per batch."
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     for epoch in tqdm(range(epochs), disable=not progress, desc="full training"):
         batches = epoch_batches(len(ds.train_x), batch_size, stream(seed, "full-batches", epoch))
@@ -139,7 +146,8 @@ def train_full(model, ds: DataSet, epochs: int = 5, batch_size: int = 128, lr: f
     device = torch.device(device or default_device()); model.to(device)
     x_test, y_test = test_split(ds, None, device)
     acc_init, t0, curve, executions = accuracy(model, None, x_test, y_test), time.perf_counter(), [], 0
-    for epoch, last, _, execs, _ in adam_batches(model, ds, epochs, batch_size, lr, seed=seed, device=device, progress=progress):
+    for epoch, last, _, execs, _ in adam_batches(model, ds, epochs, batch_size, lr, seed=seed, device=device,
+                                                 progress=progress):
         executions += execs  # training passes only: the test evaluations are not training cost
         if last: curve.append((epoch + 1, accuracy(model, None, x_test, y_test)))
     return dict(test_acc=curve[-1][1], test_acc_init=acc_init, curve=curve, baseline="full", epochs=epochs,

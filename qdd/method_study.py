@@ -31,16 +31,19 @@ def cross_score(cfg: DistillConfig, # the configuration the run in `folder` was 
     dset, _ = last_good_state(cfg, folder, ds)
     moved = retarget(dset, target, target_kwargs, epochs=cfg.train_epochs)
     m = evaluate_distilled(moved, ds, n_inits=n_inits)
-    out = dict(seed=cfg.seed, distilled_on=cfg.model, model=target, final_test_acc=m["test_acc"], test_acc_all=m["test_acc_all"],
-               replay_circuit_executions=m["replay_circuit_executions"], provenance=provenance())
+    out = dict(seed=cfg.seed, distilled_on=cfg.model, model=target, final_test_acc=m["test_acc"],
+               test_acc_all=m["test_acc_all"], replay_circuit_executions=m["replay_circuit_executions"],
+               provenance=provenance())
     save_json(out, path)
     return out
 
 # %% ../nbs/11m_method_study.ipynb #3e7d0010
 def archive_cross(root: str|Path, archive: str|Path) -> int:
-    "Copy every cross score under `root` (<variant>/seed<k>/on-<model>.json) to `archive`/<variant>/seed<k>.on-<model>.json."
+    "Copy each cross score `root`/<variant>/seed<k>/on-<model>.json to `archive`/<variant>/seed<k>.on-<model>.json."
     paths = sorted(Path(root).glob("*/seed*/on-*.json"))
-    for p in paths: save_json(load_file(p, "cross score", f"delete {p}"), Path(archive)/p.parent.parent.name/f"{p.parent.name}.{p.name}")
+    for p in paths:
+        save_json(load_file(p, "cross score", f"delete {p}"),
+                  Path(archive)/p.parent.parent.name/f"{p.parent.name}.{p.name}")
     return len(paths)
 
 def restore_cross(archive: str|Path, root: str|Path) -> int:
@@ -48,7 +51,8 @@ def restore_cross(archive: str|Path, root: str|Path) -> int:
     n = 0
     for p in sorted(Path(archive).glob("*/seed*.on-*.json")):
         seed, name = p.name.split(".", 1)
-        if not (target := Path(root)/p.parent.name/seed/name).exists(): save_json(load_file(p, "cross score", f"delete {p}"), target); n += 1
+        if not (target := Path(root)/p.parent.name/seed/name).exists():
+            save_json(load_file(p, "cross score", f"delete {p}"), target); n += 1
     return n
 
 # %% ../nbs/11m_method_study.ipynb #3e7d0006
@@ -70,8 +74,8 @@ def distill_cost(records: list[dict], shape: tuple = (1, 28)) -> tuple[float, fl
     return statistics.fmean(r["seconds"] for r in records), statistics.fmean(execs(r) for r in records)
 
 # %% ../nbs/11m_method_study.ipynb #3e7d0008
-COLUMNS = ["dataset", "model", "method", "distilled_on", "images", "budget", "seeds", "mean", "sd", "values", "selected_mean",
-           "collapsed", "cpu_seconds", "circuit_executions"]
+COLUMNS = ["dataset", "model", "method", "distilled_on", "images", "budget", "seeds", "mean", "sd", "values",
+           "selected_mean", "collapsed", "cpu_seconds", "circuit_executions"]
 
 def method_row(dataset: str, model: str, method: str, distilled_on: str, images: int, budget: str,
                records: list[dict], # seed records (or cross scores: seed, final_test_acc)
@@ -81,8 +85,8 @@ def method_row(dataset: str, model: str, method: str, distilled_on: str, images:
     values = [r["final_test_acc"] for r in records]
     selected = [r["selected"]["test_acc"] for r in records if r.get("selected")]
     return dict(dataset=dataset, model=model, method=method, distilled_on=distilled_on, images=images, budget=budget,
-                seeds=len(values), mean=statistics.fmean(values), sd=statistics.stdev(values) if len(values) > 1 else math.nan,
-                values=[round(v, 2) for v in values],
+                seeds=len(values), mean=statistics.fmean(values),
+                sd=statistics.stdev(values) if len(values) > 1 else math.nan, values=[round(v, 2) for v in values],
                 selected_mean=statistics.fmean(selected) if len(selected) == len(values) else None,
                 collapsed=None if s is None else s["unstable"], cpu_seconds=cost[0], circuit_executions=cost[1])
 
@@ -111,7 +115,8 @@ def source_records(source: tuple, found: dict, # study -> variant -> records (as
     "The records of a row's own runs: from the studies found, or the archive (seeds in `seeds` only)."
     if source[0] == "study": return found.get(source[1], {}).get(source[2], [])
     paths = sorted((Path(archive)/source[1]/source[2]).glob("seed*.json"), key=lambda p: int(p.stem[4:]))
-    return [r for r in (load_file(p, "seed record", f"delete {p}") for p in paths if p.stem[4:].isdigit()) if r["seed"] in seeds]
+    return [r for r in (load_file(p, "seed record", f"delete {p}") for p in paths if p.stem[4:].isdigit())
+            if r["seed"] in seeds]
 
 def collect_rows(found: dict, archive: str|Path, # the archived seed records (results/seeds)
                  runs: str|Path, # the seed studies' run folders (runs_dir/seeds)
@@ -123,8 +128,10 @@ def collect_rows(found: dict, archive: str|Path, # the archived seed records (re
     for dataset, model, method, distilled_on, images, source in ROWS:
         if source[0] == "cross":
             own = found.get(source[1], {}).get(source[2], [])
-            recs = [cross_score(DistillConfig(**r["config"]), Path(runs)/folders[source[1]]/source[2]/f"seed{r['seed']}", model,
-                                QNET if model == "qlenet" else {}, datasets(r["config"]["dataset"])) | {"config": r["config"]}
+            recs = [cross_score(DistillConfig(**r["config"]),
+                                Path(runs)/folders[source[1]]/source[2]/f"seed{r['seed']}", model,
+                                QNET if model == "qlenet" else {},
+                                datasets(r["config"]["dataset"])) | {"config": r["config"]}
                     for r in own]
         else: own = recs = source_records(source, found, Path(archive), seeds)
         if not recs: continue
@@ -147,9 +154,10 @@ def recommend(comparisons: list[dict], alpha: float = 0.05) -> str:
     if not ok: return "No method has 3 seeds without a collapse yet: none is recommended."
     best = max(ok, key=lambda c: c["row"]["mean"]); r = best["row"]
     verdict = "established" if best["p_holm"] < alpha else "not established"
-    return (f"Pick {r['method']} (distilled on {r['distilled_on']}): {r['mean']:.2f} +- {r['sd']:.2f}% over {r['seeds']} seeds, "
-            f"no seed collapsed; {best['diff']:+.2f} points against the faithful method (Welch p = {best['p']:.3g}, "
-            f"Holm-adjusted over {len(comparisons)} comparisons p = {best['p_holm']:.3g}: {verdict} at {alpha}).")
+    return (f"Pick {r['method']} (distilled on {r['distilled_on']}): {r['mean']:.2f} +- {r['sd']:.2f}% over "
+            f"{r['seeds']} seeds, no seed collapsed; {best['diff']:+.2f} points against the faithful method (Welch p "
+            f"= {best['p']:.3g}, Holm-adjusted over {len(comparisons)} comparisons p = {best['p_holm']:.3g}: "
+            f"{verdict} at {alpha}).")
 
 # %% ../nbs/11m_method_study.ipynb #3e7d000c
 def methods_figure(rows: list[dict], # rows of the methods table (per-seed `values` included)
@@ -165,8 +173,10 @@ def methods_figure(rows: list[dict], # rows of the methods table (per-seed `valu
             ax.scatter([i] * len(r["values"]), r["values"], s=14, alpha=0.7)
             ax.errorbar([i], [r["mean"]], yerr=[0 if math.isnan(r["sd"]) else r["sd"]], fmt="k_", capsize=4)
         for (d, model), acc in paper.items():
-            if d == dataset: ax.axhline(acc, ls="--", c="grey", lw=1); ax.text(-0.4, acc + 0.5, f"paper, {model}: {acc}", fontsize=7)
-        ax.set_xticks(range(len(mine)), [f"{r['model']}\n{r['method']}\n({r['distilled_on']}, {r['budget']})" for r in mine],
+            if d == dataset:
+                ax.axhline(acc, ls="--", c="grey", lw=1); ax.text(-0.4, acc + 0.5, f"paper, {model}: {acc}", fontsize=7)
+        ax.set_xticks(range(len(mine)),
+                      [f"{r['model']}\n{r['method']}\n({r['distilled_on']}, {r['budget']})" for r in mine],
                       fontsize=6, rotation=0)
         ax.set_ylabel("test accuracy (%)"); ax.set_title(f"{dataset}: {mine[0]['images']} images")
     fig.tight_layout()

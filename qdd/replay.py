@@ -82,7 +82,8 @@ def train_sgd(model, params: dict, # the start: name -> tensor (e.g. `fresh_para
               frozen: tuple = ()) -> dict:
     "Weights after training `model` from `params` on `images` with minibatch SGD (no graph kept)."
     params = {n: p.detach().clone().requires_grad_() for n, p in params.items()}
-    opt = torch.optim.SGD([p for n, p in params.items() if n not in frozen], lr=lr, momentum=momentum, weight_decay=weight_decay)
+    opt = torch.optim.SGD([p for n, p in params.items() if n not in frozen], lr=lr, momentum=momentum,
+                          weight_decay=weight_decay)
     colour = images.shape[1] == 3
     for epoch in range(epochs):
         if decay and epoch == epochs // 2: opt.param_groups[0]["lr"] = lr / 10

@@ -30,8 +30,10 @@ __all__ = ['PAPER_EPOCHS', 'PAPER_HERMITIAN_COST', 'N_CLASSES', 'STUDIES', 'MD_C
            'report_text']
 
 # %% ../nbs/14_report.ipynb #2b227b47
-PAPER_EPOCHS = FIELD_DEFAULTS["epochs"]  # the paper's distillation budget: DistillConfig's default, one number for qdd.seeds and the report
-PAPER_HERMITIAN_COST = {"MNIST": HERMITIAN_BOUND["mnist"].value, "CIFAR-10": HERMITIAN_BOUND["cifar10"].value}  # label -> bound
+# the paper's distillation budget: DistillConfig's default, one number for qdd.seeds and the report
+PAPER_EPOCHS = FIELD_DEFAULTS["epochs"]
+# label -> bound
+PAPER_HERMITIAN_COST = {"MNIST": HERMITIAN_BOUND["mnist"].value, "CIFAR-10": HERMITIAN_BOUND["cifar10"].value}
 N_CLASSES = 10  # classes of MNIST and CIFAR-10: a run's metrics.json does not record it
 
 def hermitian_bound(dataset: str # a data set label of Table I, e.g. "CIFAR-10 (JPEG copy)"
@@ -89,9 +91,11 @@ def table1_row(name: str, # the run's folder name
     return dict(dataset=p["dataset_label"], model=p["model"], hermitian=p["hermitian"] or "-",
                 ours_acc=round(m["test_acc"], 2), paper_acc=None if paper is None else round(paper, 2),
                 diff=None if paper is None else round(m["test_acc"] - paper, 2), init_acc=round(m["test_acc_init"], 2),
-                random_real_acc=round(m["random_real"]["test_acc"], 2), full_data_acc=round(m["full_data"]["test_acc"], 2),
-                images=m["config"]["steps"] * m["config"]["ipc"] * n_classes, epochs=p["epochs"], late_gain=late_gain(evals),
-                peak_acc=max(a for _, a in evals), peak_epoch=max(evals, key=lambda ea: ea[1])[0], lrs=lr_summary(m["lrs"]),
+                random_real_acc=round(m["random_real"]["test_acc"], 2),
+                full_data_acc=round(m["full_data"]["test_acc"], 2),
+                images=m["config"]["steps"] * m["config"]["ipc"] * n_classes, epochs=p["epochs"],
+                late_gain=late_gain(evals), peak_acc=max(a for _, a in evals),
+                peak_epoch=max(evals, key=lambda ea: ea[1])[0], lrs=lr_summary(m["lrs"]),
                 train_images=p["train_subset"] or "all", distill_seconds=round(m["seconds"]),
                 circuit_executions=m["circuit_executions"], paper_source=PAPER_NOTE.get(paper_key(p), "paper"),
                 diverged_epoch=(m.get("divergence") or {}).get("epoch"), run=name, command=m.get("command", ""))
@@ -114,13 +118,15 @@ def table_markdown(rows: list[dict], columns: list = MD_COLUMNS) -> str:
 
 def table1_text(profile: str, rows: list[dict]) -> str:
     "The content of table1.md."
-    return (f"# Table I, one seed ({profile} profile)\n\nAccuracy in percent on the full test set after training only on the "
-            f"distilled images.\n\n{table_markdown(rows)}\n")
+    return (f"# Table I, one seed ({profile} profile)\n\nAccuracy in percent on the full test set after training only "
+            f"on the distilled images.\n\n{table_markdown(rows)}\n")
 
 def write_csv(rows: list[dict], path: str|Path):
     "Write `rows` as CSV (every key, in first-seen order) to `path` atomically."
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(dict.fromkeys(k for r in rows for k in r))); w.writeheader(); w.writerows(rows)
+    w = csv.DictWriter(buf, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
+    w.writeheader()
+    w.writerows(rows)
     save_text(buf.getvalue(), path)
 
 # %% ../nbs/14_report.ipynb #0f6f5a6d
@@ -136,7 +142,8 @@ def copy_run_files(metrics: dict, runs_dir: str|Path, results_dir: str|Path) -> 
     for name, m in metrics.items():
         for kind in FIGURE_KINDS:
             if (src := Path(runs_dir)/name/f"{kind}.png").exists():
-                copy_file(src, results/"figures"/f"{name}_{kind}.png"); out.append(results/"figures"/f"{name}_{kind}.png")
+                copy_file(src, results/"figures"/f"{name}_{kind}.png")
+                out.append(results/"figures"/f"{name}_{kind}.png")
         save_json(m, results/"metrics"/f"{name}.json"); out.append(results/"metrics"/f"{name}.json")
     return out
 
@@ -169,7 +176,7 @@ def curves_by_dataset(metrics: dict, # run name -> metrics.json
 
 # %% ../nbs/14_report.ipynb #4838ad4a
 def hermitian_cost(rows: list[dict]) -> dict:
-    "Per data set, in Table I order: trainable minus fixed quantum LeNet accuracy (points) and their (trainable, fixed) epochs."
+    "Per data set (Table I order): trainable minus fixed quantum LeNet accuracy (points) and (trainable, fixed) epochs."
     out = {}
     for d in dict.fromkeys(r["dataset"] for r in rows):
         q = {r["hermitian"]: r for r in rows if r["dataset"] == d and r["model"] == "qlenet"}
@@ -183,7 +190,8 @@ def hermitian_cost_lines(cost: dict # the result of `hermitian_cost`
     "One line per data set of `cost`, saying whether the two runs had the same budget."
     def line(d, c):
         t, f = c["epochs"]
-        same = "same budget" if t == f else f"UNEQUAL budgets: trainable {t} epochs, fixed {f} epochs, not a like-for-like comparison"
+        same = ("same budget" if t == f
+                else f"UNEQUAL budgets: trainable {t} epochs, fixed {f} epochs, not a like-for-like comparison")
         return f"- {d}: trainable - fixed = {c['points']:+.2f} points ({same})"
     return "\n".join(line(d, c) for d, c in cost.items()) or "- (needs both Hermitian runs)"
 
@@ -197,8 +205,9 @@ def _collapse_line(r: dict, m: dict) -> str:
     loss = m["curves"]["loss"]
     jump = max(range(1, len(loss)), key=lambda i: loss[i][1] - loss[i - 1][1])
     return (f"- {run_label(r)}: {r['peak_acc']:.2f}% at epoch {r['peak_epoch']}, "
-            f"{r['ours_acc']:.2f}% at the end; the outer loss jumped from {loss[jump - 1][1]:.3f} to {loss[jump][1]:.3f} "
-            f"at epoch {loss[jump][0]}, and it never regained its peak. Learned lrs at the end: {r['lrs']}.")
+            f"{r['ours_acc']:.2f}% at the end; the outer loss jumped from {loss[jump - 1][1]:.3f} to "
+            f"{loss[jump][1]:.3f} at epoch {loss[jump][0]}, and it never regained its peak. Learned lrs at the end: "
+            f"{r['lrs']}.")
 
 def _recovery_line(r: dict, fell: list, drop: float) -> str:
     where = ", ".join(f"{d['epoch']} ({d['acc']:.1f}%)" for d in fell)
@@ -207,14 +216,16 @@ def _recovery_line(r: dict, fell: list, drop: float) -> str:
 
 def collapse_lines(rows: list[dict], metrics: dict, # Table I rows and their runs' metrics (name -> metrics.json)
                    drop: float = 10.0) -> str:
-    "Runs whose final accuracy fell more than `drop` points below their best evaluation, and runs that fell and recovered."
+    "Runs whose final accuracy fell over `drop` points below their best evaluation, and runs that fell and recovered."
     lines = []
     for r in rows:
         if r["peak_acc"] - r["ours_acc"] > drop: lines.append(_collapse_line(r, metrics[r["run"]]))
-        elif fell := accuracy_dips(metrics[r["run"]]["curves"]["eval"], drop): lines.append(_recovery_line(r, fell, drop))
+        elif fell := accuracy_dips(metrics[r["run"]]["curves"]["eval"], drop):
+            lines.append(_recovery_line(r, fell, drop))
     if not lines: return f"No run lost more than {drop:g} points from its best periodic evaluation."
-    return ("\n".join(lines) + "\n\nThe peak is read off the periodic *test* evaluations, so it is not a valid result (it selects on "
-            "the test set); it shows what the collapse cost. Table I reports the final state, as the method prescribes.")
+    return ("\n".join(lines) + "\n\nThe peak is read off the periodic *test* evaluations, so it is not a valid result "
+            "(it selects on the test set); it shows what the collapse cost. Table I reports the final state, as the "
+            "method prescribes.")
 
 # %% ../nbs/14_report.ipynb #3a215e55
 def quantum_vs_classical(rows: list[dict]) -> str:
@@ -225,8 +236,8 @@ def quantum_vs_classical(rows: list[dict]) -> str:
         c, t = q.get(("lenet", "-")), q.get(("qlenet", "trainable"))
         if not (c and t and c["epochs"] == t["epochs"]): continue
         paper = "" if c["paper_acc"] is None else f"; the paper's pair: {t['paper_acc'] - c['paper_acc']:+.2f}"
-        out.append(f"- {d}: quantum LeNet (trainable) minus classical LeNet, same protocol and budget ({t['epochs']} epochs): "
-                   f"{t['ours_acc'] - c['ours_acc']:+.2f} points{paper}.")
+        out.append(f"- {d}: quantum LeNet (trainable) minus classical LeNet, same protocol and budget ({t['epochs']} "
+                   f"epochs): {t['ours_acc'] - c['ours_acc']:+.2f} points{paper}.")
     if not out: return ""
     return ("Quantum against classical under the same protocol: a gap shared by both models points at the distillation "
             "setting rather than the quantum layer.\n\n" + "\n".join(out))
@@ -235,10 +246,11 @@ def quantum_vs_classical(rows: list[dict]) -> str:
 def budget_note(r: dict) -> str:
     "Whether the budget explains a gap: the paper's full budget, or a cap with the curve flat or still rising."
     if r["diverged_epoch"] is not None:
-        return (f"DIVERGED (NaN/inf) at epoch {r['diverged_epoch']} of the {r['epochs']} asked for: the number is its last good "
-                "state, which `--epochs` cannot extend")
+        return (f"DIVERGED (NaN/inf) at epoch {r['diverged_epoch']} of the {r['epochs']} asked for: the number is its "
+                "last good state, which `--epochs` cannot extend")
     if r["epochs"] >= PAPER_EPOCHS: return f"the paper's full budget ({r['epochs']} epochs), so not a budget cap"
-    if r["late_gain"] is None: return f"capped at {r['epochs']} of {PAPER_EPOCHS} epochs, too few evaluations to judge convergence"
+    if r["late_gain"] is None:
+        return f"capped at {r['epochs']} of {PAPER_EPOCHS} epochs, too few evaluations to judge convergence"
     g = r["late_gain"]
     trend = "still rising" if g > 0.5 else "falling" if g < -2 else "flat"
     return f"capped at {r['epochs']} of {PAPER_EPOCHS} epochs, curve {trend} over the last fifth (late gain {g:+.2f})"
@@ -248,11 +260,12 @@ def gap_lines(rows: list[dict]) -> str:
     lines = []
     for r in rows:
         if r["paper_acc"] is None:
-            lines.append(f"- {r['dataset']} {r['model']}: {r['ours_acc']:.2f}% (no published number to compare; {budget_note(r)}).")
+            lines.append(f"- {r['dataset']} {r['model']}: {r['ours_acc']:.2f}% (no published number to compare; "
+                         f"{budget_note(r)}).")
             continue
         verdict = "reached" if r["diff"] >= 0 else f"missed by {-r['diff']:.2f} points"
-        lines.append(f"- {run_label(r)}: {r['ours_acc']:.2f}% vs {r['paper_acc']:.1f}% ({r['paper_source']}): {verdict}; "
-                     f"{budget_note(r)}; random real images of the same count: {r['random_real_acc']:.2f}%.")
+        lines.append(f"- {run_label(r)}: {r['ours_acc']:.2f}% vs {r['paper_acc']:.1f}% ({r['paper_source']}): "
+                     f"{verdict}; {budget_note(r)}; random real images of the same count: {r['random_real_acc']:.2f}%.")
     return "\n".join(lines)
 
 # %% ../nbs/14_report.ipynb #8013c989
@@ -270,23 +283,27 @@ def hermitian_verdict(t: int, nt: int, f: int, nf: int # diverged runs of traina
     p = fisher_exact_p(t, nt, f, nf)
     if f == t: return "does not separate the two modes"
     if p >= 0.05:
-        return (f"fixed diverged {'less' if f < t else 'more'} often, which would {'support' if f < t else 'contradict'} "
-                f"the claim, but the difference is not significant (Fisher exact p = {p:.2f})")
+        return (f"fixed diverged {'less' if f < t else 'more'} often, which would "
+                f"{'support' if f < t else 'contradict'} the claim, but the difference is not significant (Fisher "
+                f"exact p = {p:.2f})")
     return f"{'supports' if f < t else 'contradicts'} the claim (Fisher exact p = {p:.3f})"
 
 # %% ../nbs/14_report.ipynb #b46cd6f5
 def _stability_line(div: list[dict], d: str, blowup: float) -> str:
     per = {m: divergences(div, d, m) for m in HERMITIAN_MODES}
     ks = sorted({r["multiplier"] for r in div if r["dataset"] == d})
-    by_k = "; ".join(f"x{k:g}: " + ", ".join(f"{m} %d/%d" % divergences(div, d, m, k) for m in HERMITIAN_MODES) for k in ks)
-    acc = ", ".join(f"{r['hermitian']} {fmt(r['test_acc'])}%" for r in div if r["dataset"] == d and r["multiplier"] == 1)
-    ratios = lambda m: [r["worst_loss_ratio"] for r in div if r["dataset"] == d and r["hermitian"] == m and r.get("worst_loss_ratio")]
+    by_k = "; ".join(f"x{k:g}: " + ", ".join(f"{m} %d/%d" % divergences(div, d, m, k) for m in HERMITIAN_MODES)
+                     for k in ks)
+    acc = ", ".join(f"{r['hermitian']} {fmt(r['test_acc'])}%" for r in div
+                    if r["dataset"] == d and r["multiplier"] == 1)
+    ratios = lambda m: [r["worst_loss_ratio"] for r in div
+                        if r["dataset"] == d and r["hermitian"] == m and r.get("worst_loss_ratio")]
     worst = ", ".join(f"{m} {max(ratios(m)):.3g}x" if ratios(m) else f"{m} -" for m in HERMITIAN_MODES)
     (t, nt), (f, nf) = per["trainable"], per["fixed"]
     return (f"- {d}: diverged runs (NaN or loss blow-up) trainable {t}/{nt}, fixed {f}/{nf}, Pauli-Z "
-            f"{per['pauliz'][0]}/{per['pauliz'][1]} ({by_k}): {hermitian_verdict(t, nt, f, nf)} at this budget. Test accuracy after "
-            f"the short distillation at the paper's lr (mean over seeds): {acc}. Highest outer loss of any run over its "
-            f"first-epoch mean (a blow-up is > {blowup:g}x): {worst}.")
+            f"{per['pauliz'][0]}/{per['pauliz'][1]} ({by_k}): {hermitian_verdict(t, nt, f, nf)} at this budget. Test "
+            f"accuracy after the short distillation at the paper's lr (mean over seeds): {acc}. Highest outer loss of "
+            f"any run over its first-epoch mean (a blow-up is > {blowup:g}x): {worst}.")
 
 def stability_verdict(s: dict|None # a stability study's metrics.json; None: it has not run
                      ) -> str:
@@ -294,22 +311,23 @@ def stability_verdict(s: dict|None # a stability study's metrics.json; None: it 
     if s is None: return "The stability study has not run."
     div, p = s["divergence"], s["params"]
     lines = [_stability_line(div, d, p.get("blowup", 10)) for d in sorted({r["dataset"] for r in div})]
-    return "\n".join(lines) + (f"\n\nBudget: {p['seeds']} seeds x lr multipliers {p['multipliers']} x 3 modes per data set, epochs "
-                               f"{p['epochs']}, real-image subset {p['train_subset']}, batch {p['batch_size']} (far shorter than "
-                               f"Table I's {PAPER_EPOCHS} epochs; REPORT.md lists the collapses of the full-budget runs).")
+    return "\n".join(lines) + (f"\n\nBudget: {p['seeds']} seeds x lr multipliers {p['multipliers']} x 3 modes per "
+                               f"data set, epochs {p['epochs']}, real-image subset {p['train_subset']}, batch "
+                               f"{p['batch_size']} (far shorter than Table I's {PAPER_EPOCHS} epochs; REPORT.md lists "
+                               "the collapses of the full-budget runs).")
 
 # %% ../nbs/14_report.ipynb #78af6a50
 def _ablation_dataset(d: str, g: dict) -> list[str]:
     out = []
     if "ipc 1" in g and "frozen angles (original code)" in g:
         t, fr = g["ipc 1"]["test_acc"], g["frozen angles (original code)"]["test_acc"]
-        out.append(f"- {d}, frozen circuit angles: {fr:.2f}% against {t:.2f}% with trained angles ({fr - t:+.2f} points) in one "
-                   "seed's final snapshot; not a finding (a neighbouring evaluation of the same seed differs by tens of "
-                   "points): the angles study over seeds is what to read.")
+        out.append(f"- {d}, frozen circuit angles: {fr:.2f}% against {t:.2f}% with trained angles ({fr - t:+.2f} "
+                   "points) in one seed's final snapshot; not a finding (a neighbouring evaluation of the same seed "
+                   "differs by tens of points): the angles study over seeds is what to read.")
     if "random init" in g:
         r = g["random init"]; std = r["test_acc_std"] or 0
-        out.append(f"- {d}, random init (one distillation seed): {r['test_acc']:.2f}% +- {std:.2f} over {r['n_inits']} held-out inits "
-                   f"(Wang et al., classical: {r['wang_classical_random_init']})"
+        out.append(f"- {d}, random init (one distillation seed): {r['test_acc']:.2f}% +- {std:.2f} over "
+                   f"{r['n_inits']} held-out inits (Wang et al., classical: {r['wang_classical_random_init']})"
                    + (f"; fixed init at the same budget: {g['ipc 1']['test_acc']:.2f}%." if "ipc 1" in g else "."))
     if len(ipcs := [g[k] for k in g if k.startswith("ipc ")]) > 1:
         out.append(f"- {d}, images per class (one seed each, untested): "
@@ -332,15 +350,18 @@ def cost_lines(c: dict|None # the cost study's metrics.json; None: it has not ru
     "Executions of training on the distilled set against full data, and finite shots against exact simulation."
     if c is None: return "The cost study has not run."
     r, sh = c["ratio"], c["shots"]
-    return (f"- Training the quantum LeNet on the distilled set ({r['distilled_acc']:.2f}%) against training on full data: "
-            f"full data needs {r['reach_over_distilled']:.0f}x the circuit executions to reach the same accuracy and "
-            f"{r['full_over_distilled']:.0f}x for one epoch ({r['full_acc']:.2f}%); random real images of the same count "
-            f"reach {r['random_real_acc']:.2f}%. Per-method executions and hardware shots (parameter-shift) are in `results/cost.md`.\n"
-            + "".join(f"- The one-time distillation itself cost {d['train_samples']:,} circuit executions on the simulator "
-                      f"({d['x_distilled']:,.0f}x one replay): the saving holds when the set is distilled in simulation and replayed "
-                      "on hardware, or reused many times.\n" for d in c["rows"] if d["method"].startswith("distillation"))
-            + f"- Finite shots: replaying the distilled set on `{sh['device']}` with {sh['shots']} shots gives {sh['shots_acc']:.2f}% "
-            f"against {sh['exact_acc']:.2f}% in exact simulation on the same {sh['n_test']} test images ({sh['diff']:+.2f} points).")
+    return (f"- Training the quantum LeNet on the distilled set ({r['distilled_acc']:.2f}%) against training on full "
+            f"data: full data needs {r['reach_over_distilled']:.0f}x the circuit executions to reach the same "
+            f"accuracy and {r['full_over_distilled']:.0f}x for one epoch ({r['full_acc']:.2f}%); random real images "
+            f"of the same count reach {r['random_real_acc']:.2f}%. Per-method executions and hardware shots "
+            "(parameter-shift) are in `results/cost.md`.\n"
+            + "".join(f"- The one-time distillation itself cost {d['train_samples']:,} circuit executions on the "
+                      f"simulator ({d['x_distilled']:,.0f}x one replay): the saving holds when the set is distilled in "
+                      "simulation and replayed on hardware, or reused many times.\n"
+                      for d in c["rows"] if d["method"].startswith("distillation"))
+            + f"- Finite shots: replaying the distilled set on `{sh['device']}` with {sh['shots']} shots gives "
+              f"{sh['shots_acc']:.2f}% against {sh['exact_acc']:.2f}% in exact simulation on the same {sh['n_test']} "
+              f"test images ({sh['diff']:+.2f} points).")
 
 # %% ../nbs/14_report.ipynb #ff39ef90
 def demote_headings(markdown: str, # Markdown text

@@ -26,8 +26,8 @@ def _stop_checkpointed(asked: list):
         if not asked or d.iteration >= d.total_iterations: return
         if d.iteration % d.iters_per_epoch == 0: d._end_of_epoch(_QUIET)  # what run does next at an epoch's end
         d._save_checkpoint()
-        raise Interrupted(f"interrupted at iteration {d.iteration} of {d.total_iterations}; {d.checkpoint_path} holds it: "
-                          "rerun the same command to resume")
+        raise Interrupted(f"interrupted at iteration {d.iteration} of {d.total_iterations}; {d.checkpoint_path} holds "
+                          "it: rerun the same command to resume")
     return on_step
 
 def run_interruptibly(d, # a `qdd.distill.Distiller`
@@ -36,7 +36,8 @@ def run_interruptibly(d, # a `qdd.distill.Distiller`
     asked, previous = [], {}
     def on_signal(signum, frame):
         asked.append(signum); signal.signal(signum, previous[signum])  # a second one stops at once
-        print(f"\nqdd: {signal.Signals(signum).name}: stopping after this step to save a checkpoint (again to stop at once)", file=sys.stderr)
+        print(f"\nqdd: {signal.Signals(signum).name}: stopping after this step to save a checkpoint (again to stop at "
+              "once)", file=sys.stderr)
     try:
         for s in STOP_SIGNALS:
             if signal.getsignal(s) is not signal.SIG_IGN: previous[s] = signal.signal(s, on_signal)

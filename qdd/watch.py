@@ -21,13 +21,15 @@ def watch_spike(history: dict, # the run's history: "recent_losses" and "collaps
     recent, events = history["recent_losses"], history["collapses"]
     median = statistics.median(recent) if len(recent) >= COLLAPSE_WINDOW // 2 else None
     if median is not None and loss > COLLAPSE_FACTOR * median:
-        if events and events[-1]["end"] == iteration - 1: events[-1].update(end=iteration, peak=max(events[-1]["peak"], loss))
+        if events and events[-1]["end"] == iteration - 1:
+            events[-1].update(end=iteration, peak=max(events[-1]["peak"], loss))
         else: events.append(dict(start=iteration, end=iteration, epoch=epoch, peak=loss, median=median))
     recent.append(loss); del recent[:-COLLAPSE_WINDOW]
 
 # %% ../nbs/06b_watch.ipynb #eaeda009
 DIP_POINTS = 20.0  # points: an evaluation this far below the best one before it is a dip (a collapse the data saw)
-DIP_FLOOR = 10.0  # points: where chance is known, half the margin over chance may stand in for DIP_POINTS, never below this
+# points: where chance is known, half the margin over chance may stand in for DIP_POINTS, never below this
+DIP_FLOOR = 10.0
 DIP_RULE = f"fell >= min({DIP_POINTS:g}, max({DIP_FLOOR:g}, half its margin over chance)) points"  # for table headers
 
 def dip_threshold(best: float, # the best accuracy before this evaluation
@@ -39,7 +41,7 @@ def dip_threshold(best: float, # the best accuracy before this evaluation
 
 def accuracy_dips(curve: list, # [(epoch, accuracy), ...] periodic evaluations, in order
                   points: float = DIP_POINTS, # how far below the best earlier evaluation counts
-                  chance: float|None = None # chance accuracy: also count a fall of half the margin over it (`dip_threshold`)
+                  chance: float|None = None # chance accuracy; also a fall of half the margin over it (`dip_threshold`)
                  ) -> list[dict]:
     "Dips of an accuracy curve: the first evaluation of each run of evaluations far below the best one before it."
     events, best, inside = [], -math.inf, False
@@ -55,28 +57,30 @@ def spike_warning(spikes: list[dict] # a run's outer-loss events (history["colla
     "One line for all outer-loss spikes of a run: how many, and the largest against its running median."
     ratio = lambda c: c["peak"] / max(c["median"], 1e-12)
     top = max(spikes, key=ratio)
-    return (f"the outer loss spiked {len(spikes)} time(s) above {COLLAPSE_FACTOR:g}x its running median, the largest at epoch "
-            f"{top['epoch']} (iterations {top['start']}-{top['end']}): peak {top['peak']:.3g}, {ratio(top):.0f}x "
-            f"the median {top['median']:.3g}. A spike the run recovers from is harmless; if accuracy fell with it, rerun into "
-            "another --out with a lower --lr or --distill-lr, or with --grad-clip / --lr-cap")
+    return (f"the outer loss spiked {len(spikes)} time(s) above {COLLAPSE_FACTOR:g}x its running median, the largest "
+            f"at epoch {top['epoch']} (iterations {top['start']}-{top['end']}): peak {top['peak']:.3g}, "
+            f"{ratio(top):.0f}x the median {top['median']:.3g}. A spike the run recovers from is harmless; if "
+            "accuracy fell with it, rerun into another --out with a lower --lr or --distill-lr, or with --grad-clip / "
+            "--lr-cap")
 
 def _dip_line(d: dict) -> str:
-    return (f"validation accuracy fell to {d['acc']:.2f}% at epoch {d['epoch']}, {d['best_before'] - d['acc']:.0f} points "
-            f"below its best before ({d['best_before']:.2f}%): the run collapsed there; distilled_selected.pt keeps the "
-            "state validation selected")
+    return (f"validation accuracy fell to {d['acc']:.2f}% at epoch {d['epoch']}, {d['best_before'] - d['acc']:.0f} "
+            f"points below its best before ({d['best_before']:.2f}%): the run collapsed there; distilled_selected.pt "
+            "keeps the state validation selected")
 
 def run_warnings(hist: dict, metrics: dict, n_classes: int) -> list:
-    "Warnings a finished distillation carries: those it recorded, outer-loss spikes, validation dips, accuracy at chance."
+    "A finished distillation's warnings: those it recorded, outer-loss spikes, validation dips, accuracy at chance."
     out, chance = [str(w) for w in hist.get("warnings", [])], 100 / n_classes
     if spikes := hist.get("collapses", []): out.append(spike_warning(spikes))  # recorded by the loop
     out += [_dip_line(d) for d in accuracy_dips(hist.get("val", []), chance=chance)]
     losses = [loss for _, loss in hist.get("loss", [])]
-    if not hist.get("collapses") and losses and max(losses) > 100 * max(losses[0], 1e-12):  # runs from before spikes were recorded
+    # runs from before spikes were recorded
+    if not hist.get("collapses") and losses and max(losses) > 100 * max(losses[0], 1e-12):
         out.append(f"the outer loss rose to {max(losses):.3g} (first epoch {losses[0]:.3g}): the run collapsed; "
                    "rerun into another --out with a lower --lr or --distill-lr")
     if metrics["test_acc"] < chance + 2 and metrics["test_acc"] <= metrics["test_acc_init"] + 1:
-        out.append(f"test accuracy {metrics['test_acc']:.2f}% is at or below chance ({chance:.0f}%) and no better than before "
-                   "training: the distilled set teaches nothing")
+        out.append(f"test accuracy {metrics['test_acc']:.2f}% is at or below chance ({chance:.0f}%) and no better "
+                   "than before training: the distilled set teaches nothing")
     return out
 
 # %% ../nbs/06b_watch.ipynb #77a1c0d7

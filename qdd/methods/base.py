@@ -43,10 +43,12 @@ class Method:
     def content(self, tensors: dict|None = None) -> dict:
         "images, labels and lrs of the set the tensors (default: the current ones) stand for."
         images = (tensors or self.tensors)["images"]
-        return dict(images=images.detach().cpu().clone(), labels=self.labels.cpu().clone(), lrs=torch.zeros(len(images)))
+        return dict(images=images.detach().cpu().clone(), labels=self.labels.cpu().clone(),
+                    lrs=torch.zeros(len(images)))
     def training(self) -> dict:
         "How a model is trained on the set: the field's SGD protocol from a fresh init."
-        return dict(kind="sgd", **{**SGD_PROTOCOL, **({"epochs": self.cfg.train_epochs} if self.cfg.train_epochs else {})})
+        return dict(kind="sgd",
+                    **{**SGD_PROTOCOL, **({"epochs": self.cfg.train_epochs} if self.cfg.train_epochs else {})})
     def state(self) -> dict: return {}
     def load_state(self, state: dict): pass
     def dynamics(self) -> tuple: return (None, None, None)

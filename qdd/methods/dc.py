@@ -30,10 +30,11 @@ def gradient_distance(real: list[Tensor], syn: list[Tensor]) -> Tensor:
     return total
 
 # %% ../../nbs/06f_methods_dc.ipynb #dc0e0006
-TRAJECTORY = {1: (1, 1), 10: (10, 50), 20: (20, 25), 30: (30, 20), 40: (40, 15), 50: (50, 10)}  # per class -> (outer, inner)
+# per class -> (outer, inner)
+TRAJECTORY = {1: (1, 1), 10: (10, 50), 20: (20, 25), 30: (30, 20), 40: (40, 15), 50: (50, 10)}
 
 def trajectory(per_class: int) -> tuple[int, int]:
-    "(outer_loop, inner_loop) of the reference for `per_class` synthetic images per class (10 -> (10, 50) beyond its table)."
+    "(outer_loop, inner_loop) of the reference for `per_class` images per class (10 -> (10, 50) beyond its table)."
     return TRAJECTORY.get(per_class, (10, 50) if per_class > 1 else (1, 1))
 
 class DC(Method):
@@ -44,7 +45,8 @@ class DC(Method):
         self.tensors = dict(images=initial_images(cfg, ds, "real").to(device).requires_grad_())
         self.outer, self.inner = trajectory(cfg.steps * cfg.ipc)
         self.net: dict|None = None
-    def state(self) -> dict: return {} if self.net is None else {"net": {n: p.detach().cpu() for n, p in self.net.items()}}
+    def state(self) -> dict:
+        return {} if self.net is None else {"net": {n: p.detach().cpu() for n, p in self.net.items()}}
     def load_state(self, state: dict):
         if "net" in state: self.net = {n: p.to(self.device).requires_grad_() for n, p in state["net"].items()}
 
@@ -62,13 +64,15 @@ def outer_loss(self: DC, model, w0: dict, x: Tensor, y: Tensor, iteration: int) 
     "Sum over classes of the gradient distance between real and synthetic images of the class."
     net = self.net = self._network(model, w0, iteration)
     names, g = list(net), stream(self.cfg.seed, "dsa", iteration)
-    images, labels, loss = self.tensors["images"].flatten(0, 1), self.labels.flatten(), self.tensors["images"].new_zeros(())
+    images, labels, loss = (self.tensors["images"].flatten(0, 1), self.labels.flatten(),
+                            self.tensors["images"].new_zeros(()))
     for c, (real, syn) in enumerate(zip(by_class(x, y, self.n_classes), by_class(images, labels, self.n_classes))):
         if not len(real): continue
         real, syn = siamese(real, syn, g, self.colour)
         target = lambda n: torch.full((n,), c, device=x.device)
-        g_real = torch.autograd.grad(F.cross_entropy(functional_forward(model, net, real), target(len(real))), [net[n] for n in names])
-        g_syn = torch.autograd.grad(F.cross_entropy(functional_forward(model, net, syn), target(len(syn))), [net[n] for n in names],
-                                    create_graph=True)
+        g_real = torch.autograd.grad(F.cross_entropy(functional_forward(model, net, real), target(len(real))),
+                                     [net[n] for n in names])
+        g_syn = torch.autograd.grad(F.cross_entropy(functional_forward(model, net, syn), target(len(syn))),
+                                    [net[n] for n in names], create_graph=True)
         loss = loss + gradient_distance([t.detach() for t in g_real], list(g_syn))
     return loss

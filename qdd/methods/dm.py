@@ -20,7 +20,7 @@ __all__ = ['embedding', 'DM']
 
 # %% ../../nbs/06e_methods_dm.ipynb #d3e0f004
 def embedding(model, params: dict, x: Tensor, stage: str = "features") -> Tensor:
-    "Features of `x` under `model` with weights `params`: LeNet's trunk, the quantum LeNet's z (and q), else the outputs."
+    "Features of `x` under `model` with `params`: LeNet's trunk, the quantum LeNet's z (and q), else the outputs."
     if not isinstance(model, (LeNet, QuantumLeNet)): return functional_forward(model, params, x)
     w = {**weights_of(model), **params}
     features = lenet_trunk(w, x, lenet_padding(model.img_size))

@@ -37,7 +37,8 @@ class Wang(Method):
     def __init__(self, cfg: DistillConfig, ds: DataSet, device):
         super().__init__(cfg, ds, device)
         raw_lrs = torch.full((cfg.total_steps,), softplus_inverse(cfg.distill_lr))
-        self.tensors = dict(images=initial_images(cfg, ds).to(device).requires_grad_(), raw_lrs=raw_lrs.to(device).requires_grad_())
+        self.tensors = dict(images=initial_images(cfg, ds).to(device).requires_grad_(),
+                            raw_lrs=raw_lrs.to(device).requires_grad_())
         if cfg.labels == "learned":
             self.tensors["labels"] = F.one_hot(self.labels, ds.n_classes).float().requires_grad_()
         self.last_params = {}
