@@ -1,11 +1,12 @@
 """Core plumbing: atomic writes survive crashes, seeding reproduces, paths follow the environment."""
 import os
 import stat
+from pathlib import Path
 
 import pytest
 import torch
 
-from qdd.core import atomic_write, data_root, save_json, seed_everything
+from qdd.core import data_candidates, atomic_write, data_root, save_json, seed_everything
 
 
 def test_a_crash_inside_atomic_write_keeps_the_previous_file_and_leaves_no_temporary(tmp_path):
@@ -35,4 +36,7 @@ def test_data_root_follows_QDD_DATA(monkeypatch, tmp_path):
     monkeypatch.setenv("QDD_DATA", str(tmp_path))
     assert data_root() == tmp_path
     monkeypatch.delenv("QDD_DATA")
-    assert str(data_root()) == "data"
+    monkeypatch.chdir(tmp_path)  # no ./data here: the first existing candidate, else ./data
+    assert data_root() == next((p for p in data_candidates() if p.is_dir()), Path("data"))
+    (tmp_path/"data").mkdir()
+    assert data_root() == Path("data")  # ./data comes first
