@@ -403,6 +403,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                             'qdd.report.load_study': ('report.html#load_study', 'qdd/report.py'),
                             'qdd.report.lr_summary': ('report.html#lr_summary', 'qdd/report.py'),
                             'qdd.report.machine_of': ('report.html#machine_of', 'qdd/report.py'),
+                            'qdd.report.methods_section': ('report.html#methods_section', 'qdd/report.py'),
                             'qdd.report.paper_key': ('report.html#paper_key', 'qdd/report.py'),
                             'qdd.report.portability_text': ('report.html#portability_text', 'qdd/report.py'),
                             'qdd.report.quantum_vs_classical': ('report.html#quantum_vs_classical', 'qdd/report.py'),

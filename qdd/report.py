@@ -26,8 +26,8 @@ __all__ = ['PAPER_EPOCHS', 'PAPER_HERMITIAN_COST', 'N_CLASSES', 'STUDIES', 'MD_C
            'copy_study_metrics', 'curves_by_dataset', 'hermitian_cost', 'hermitian_cost_lines', 'run_label',
            'collapse_lines', 'quantum_vs_classical', 'budget_note', 'gap_lines', 'divergences', 'hermitian_verdict',
            'stability_verdict', 'ablation_lines', 'cost_lines', 'demote_headings', 'tests_summary', 'machine_of',
-           'portability_text', 'study_sections', 'beyond_tables', 'config_lines', 'dataset_labels', 'report_template',
-           'report_text']
+           'portability_text', 'study_sections', 'methods_section', 'beyond_tables', 'config_lines', 'dataset_labels',
+           'report_template', 'report_text']
 
 # %% ../nbs/14_report.ipynb #2b227b47
 # the paper's distillation budget: DistillConfig's default, one number for qdd.seeds and the report
@@ -444,6 +444,12 @@ def _nested(markdown: str) -> str:
     "A study's Markdown without its title, its other headings two levels down (under the report's ### heading)."
     return demote_headings("\n".join(l for l in markdown.splitlines() if not l.startswith("# ")), 2).strip()
 
+def methods_section(results_dir: str|Path) -> str:
+    "The methods study's table, tests and recommendation (`results/methods.md`, made by the methods notebook), if it ran."
+    path = Path(results_dir)/"methods.md"
+    if not path.exists(): return "The methods study has not run (`./reproduce.sh paper --only methods`)."
+    return _nested(path.read_text())
+
 def beyond_tables(results_dir: str|Path) -> str:
     "The stability, cost and ablation tables that exist in `results_dir`, each under its heading."
     results = Path(results_dir)
@@ -502,6 +508,6 @@ def report_text(profile: str, # the profile the runs belong to
         collapses=collapse_lines(rows, metrics), stability=stability_verdict(studies.get("stability")),
         stability_long=stability_verdict(studies.get("stability-long")),
         ablations=ablation_lines(studies.get("ablations")),
-        cost=cost_lines(studies.get("cost")), beyond_tables=beyond_tables(results_dir),
+        cost=cost_lines(studies.get("cost")), beyond_tables=beyond_tables(results_dir), methods=methods_section(results_dir),
         cifar_sets=", ".join(dataset_labels(metrics, "cifar10")) or "not run", budgets=budgets,
         config=config_lines(metrics))
