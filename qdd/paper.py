@@ -93,7 +93,7 @@ BEYOND = {
         # every claim over seeds: the studies of qdd.seeds.STUDIES at their own budgets (about 42 CPU-hours in all, 27 of them CIFAR-10 at 400 epochs)
         seeds=dict(budget={}, seeds=None, run_missing=True),
         # beyond the paper: the methods studies (learned labels, DM, DC, cross-architecture), about 3 CPU-hours
-        methods=dict(budget={}, seeds=None, run_missing=True),
+        methods=dict(budget={}, seeds=None, run_missing=True, rerun_record="seeds/mnist-methods/qlenet-dm/avx2-seed0.json"),
         cost=dict(distilled_run="mnist-qlenet-trainable", full_train_subset=None, full_epochs=1, eval_every=25,
                   max_test=2000, shot_test=500, shot_replay_on_device=True)),
 }
