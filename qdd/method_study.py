@@ -114,9 +114,8 @@ def source_records(source: tuple, found: dict, # study -> variant -> records (as
                    archive: Path, seeds) -> list[dict]:
     "The records of a row's own runs: from the studies found, or the archive (seeds in `seeds` only)."
     if source[0] == "study": return found.get(source[1], {}).get(source[2], [])
-    paths = sorted((Path(archive)/source[1]/source[2]).glob("seed*.json"), key=lambda p: int(p.stem[4:]))
-    return [r for r in (load_file(p, "seed record", f"delete {p}") for p in paths if p.stem[4:].isdigit())
-            if r["seed"] in seeds]
+    paths = [p for k in seeds if (p := Path(archive)/source[1]/source[2]/f"seed{k}.json").exists()]
+    return [load_file(p, "seed record", f"delete {p}") for p in paths]
 
 def collect_rows(found: dict, archive: str|Path, # the archived seed records (results/seeds)
                  runs: str|Path, # the seed studies' run folders (runs_dir/seeds)
@@ -166,7 +165,7 @@ def methods_figure(rows: list[dict], # rows of the methods table (per-seed `valu
     "One panel per data set: each row's seeds as dots with mean +- sd, the paper's number dashed."
     import matplotlib.pyplot as plt
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4.6), squeeze=False)
     for ax, dataset in zip(axes[0], datasets):
         mine = [r for r in rows if r["dataset"] == dataset]
         for i, r in enumerate(mine):
@@ -177,7 +176,7 @@ def methods_figure(rows: list[dict], # rows of the methods table (per-seed `valu
                 ax.axhline(acc, ls="--", c="grey", lw=1); ax.text(-0.4, acc + 0.5, f"paper, {model}: {acc}", fontsize=7)
         ax.set_xticks(range(len(mine)),
                       [f"{r['model']}\n{r['method']}\n({r['distilled_on']}, {r['budget']})" for r in mine],
-                      fontsize=6, rotation=0)
+                      fontsize=6, rotation=40, ha="right")
         ax.set_ylabel("test accuracy (%)"); ax.set_title(f"{dataset}: {mine[0]['images']} images")
     fig.tight_layout()
     if path: fig.savefig(path, dpi=120)

@@ -141,6 +141,7 @@ def restore_records(archive: str|Path, root: str|Path) -> int:
     "Put archived records back under `root` where no record is; returns how many were restored."
     n = 0
     for p in sorted(Path(archive).glob("*/seed*.json")):
+        if not p.stem[4:].isdigit(): continue  # seed<k>.json only (not the scores kept beside a record)
         target = Path(root)/p.parent.name/p.stem/"record.json"
         if not target.exists(): save_text(p.read_text(), target); n += 1
     return n
