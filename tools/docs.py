@@ -55,8 +55,9 @@ def outputs_markdown(name: str) -> str:
     for pattern in PAPER_OUTPUTS.get(name, []):
         for f in sorted((ROOT / "results").glob(pattern)):
             rel = f.relative_to(ROOT / "results").as_posix()
-            out.append(f"![{rel}](../{rel})\n" if f.suffix == ".png" else
-                       f"### `results/{rel}`\n\n" + re.sub(r"^#+ .*\n", "", f.read_text(), count=1))
+            if f.suffix == ".png": out.append(f"![{rel}](../{rel})\n"); continue
+            text = re.sub(r"^#+ .*\n", "", f.read_text(), count=1).replace("](figures/", "](../figures/")  # one level down
+            out.append(f"### `results/{rel}`\n\n" + text)
     return "\n".join(out)
 
 
