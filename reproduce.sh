@@ -8,6 +8,8 @@
 #   ./reproduce.sh paper      setup, then the paper's artifacts at the paper profile's budgets into results/
 #   ./reproduce.sh docs       setup, then the documentation website into _docs/ (tools/docs.py: mkdocs-material, mkdocs-jupyter)
 #   ./reproduce.sh paper --only mnist-qlenet --jobs 2 --force --epochs N    one piece, in parallel, redo, cap
+#   ./reproduce.sh paper --list            every run: what it is, the runs missing and an estimate of their time
+#   ./reproduce.sh paper --records-only    the seed studies report their archived records and run none of those missing
 #
 # Environment: QDD_DATA (data root, default ./data, else ../shared/data: qdd.core.data_root), QDD_CACHE (decoded data sets, default
 # ~/.cache/qdd), QDD_DEVICE (cpu or cuda; default cuda when available), QDD_THREADS (threads per run, default 1),
@@ -90,7 +92,7 @@ cmd_test() {
 }
 
 # The paper runner (qdd.paper): each run is a papermill process over a notebook in nbs/paper/; complete runs are
-# skipped. Extra flags pass through: --jobs N, --only NAME..., --force, --epochs N, --list.
+# skipped. Extra flags pass through: --jobs N, --only NAME..., --force, --epochs N, --list, --records-only.
 # A bad flag or run name is a one-line message and exit status 2 (qdd.paper.main), not a traceback.
 run_profile() { cmd_setup; in_venv python -m qdd.paper --profile "$@"; }
 
@@ -102,6 +104,6 @@ case "$sub" in
   paper) run_profile paper "$@" ;;
   smoke) run_profile smoke "$@" ;;
   docs) cmd_setup; in_venv python tools/docs.py "$@" ;;
-  -h|--help|help) sed -n '2,11p' "$0" ;;
+  -h|--help|help) sed -n '2,12p' "$0" ;;
   *) die "unknown subcommand '$sub': use setup, test, smoke, paper or docs (see ./reproduce.sh --help)" ;;
 esac

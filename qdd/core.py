@@ -16,8 +16,8 @@ import torch
 __all__ = ['PORTABLE', 'MALLOC_SETTINGS', 'RESULT_FILES', 'QddError', 'ConfigError', 'check_portable', 'seed_everything',
            'make_generator', 'default_device', 'tune_malloc', 'configure_threads', 'to_device', 'data_candidates',
            'data_root', 'cache_dir', 'atomic_write', 'save_torch', 'save_json', 'save_text', 'markdown_table',
-           'save_table', 'FileFormatError', 'load_file', 'RunFolderError', 'check_writable', 'remove_temporaries',
-           'claim_run_folder', 'code_version', 'versions']
+           'save_table', 'show_figure', 'note_too_short', 'FileFormatError', 'load_file', 'RunFolderError',
+           'check_writable', 'remove_temporaries', 'claim_run_folder', 'code_version', 'versions']
 
 # %% ../nbs/00_core.ipynb #2e30c996
 class QddError(Exception):
@@ -179,6 +179,26 @@ def save_table(rows: list[dict], stem: str|Path, title: str = "", columns: list|
     save_text(buf.getvalue(), Path(f"{stem}.csv"))
     save_text(f"# {title}\n\n{markdown_table(rows, columns)}\n" if title else markdown_table(rows, columns) + "\n",
               Path(f"{stem}.md"))
+
+# %% ../nbs/00_core.ipynb #14561a14
+def show_figure(fig, # a matplotlib figure
+                dpi: int = 72, # resolution of the inline copy
+                close: bool = True): # close `fig` afterwards (a notebook that draws many figures keeps no memory for them)
+    "Display `fig` as a PNG in the running notebook (a no-op outside one), at `dpi`."
+    import io
+    from IPython.display import Image, display
+    buf = io.BytesIO(); fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    if close: __import__("matplotlib.pyplot").pyplot.close(fig)
+    display(Image(buf.getvalue()))
+
+def note_too_short(ax, # the axes of a curve panel
+                   series: list # the curves drawn in it, each a list of points
+                  ) -> bool:
+    "Say in `ax` that the budget is too short to draw a curve when no curve has two points; True if it said so."
+    if any(len(s) > 1 for s in series): return False
+    ax.text(0.5, 0.5, "one point per run: the budget\nis too short to draw a curve", ha="center", va="center", fontsize=8,
+            color="0.35", transform=ax.transAxes)
+    return True
 
 # %% ../nbs/00_core.ipynb #80a737d5
 class FileFormatError(QddError):

@@ -14,10 +14,12 @@ from .data import dataset_source, toy_dataset
 from .runner import CLUSTER_EPILOG, Cluster, Job, Stopped, add_cluster_args, cluster_from_args, ray_session, run_jobs
 
 # %% auto #0
-__all__ = ['PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'DIE_WITH_PARENT', 'TRAIN_SIZES', 'Run', 'parse_epochs',
-           'distill_runs', 'beyond_runs', 'profile_phases', 'profile_runs', 'papermill_command', 'wait_or_kill',
-           'execute', 'reproduce', 'check_device', 'thread_env', 'default_jobs', 'paper_job', 'step_seconds',
-           'estimate_seconds', 'list_runs', 'main']
+__all__ = ['PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'SEED_STUDIES', 'BEYOND', 'SEED_NOTEBOOKS', 'DIE_WITH_PARENT', 'TRAIN_SIZES',
+           'WHAT', 'Run', 'parse_epochs', 'distill_runs', 'beyond_runs', 'profile_phases', 'profile_runs',
+           'papermill_command', 'wait_or_kill', 'execute', 'reproduce', 'profile_dirs', 'check_device', 'thread_env',
+           'default_jobs', 'paper_job', 'keep_notebook', 'step_seconds', 'estimate_seconds', 'seed_runs',
+           'missing_seed_runs', 'archived_records', 'epoch_seconds', 'timed_epoch_seconds', 'seeds_estimate', 'run_row',
+           'list_runs', 'missing_words', 'main']
 
 # %% ../nbs/13_paper.ipynb #294a7080
 @dataclass
@@ -78,6 +80,8 @@ def distill_runs(profile: str, epochs: str|int|None = None, root=None) -> list[R
             for key, (name, label) in sets.items() for m, h in MODEL_ROWS[key]]
 
 # %% ../nbs/13_paper.ipynb #ffb2dfb6
+SEED_STUDIES = ["stabilisers", "hermitian", "hermitian-stabilised", "angles", "lenet", "random-init", "cifar10-lr",
+                "cifar10-stabilised", "table1-400", "table1-400-rows", "table1-cifar-400", "cifar10-stabilisers"]
 BEYOND = {
     "smoke": dict(stability={}, ablations={}, seeds={}, methods={}, cost=dict(distilled_run="mnist-qlenet-trainable")),
     "paper": dict(
@@ -91,9 +95,9 @@ BEYOND = {
         ablations=dict(ipcs=[1, 10, 50], epochs=4, train_subset=None, batch_size=256, cifar_random_init=True,
                        cifar_epochs=1, cifar_train_subset=None, n_inits=20),
         # every claim over seeds: the studies of qdd.seeds.STUDIES at their own budgets (about 42 CPU-hours in all, 27 of them CIFAR-10 at 400 epochs)
-        seeds=dict(budget={}, seeds=None, run_missing=True),
+        seeds=dict(studies=SEED_STUDIES, budget={}, seeds=None, run_missing=True),
         # beyond the paper: the methods studies (learned labels, DM, DC, cross-architecture), about 3 CPU-hours
-        methods=dict(budget={}, seeds=None, run_missing=True, rerun_record="seeds/mnist-methods/qlenet-dm/avx2-seed0.json"),
+        methods=dict(studies=["methods", "methods-long", "methods-cifar"], budget={}, seeds=None, run_missing=True, rerun_record="seeds/mnist-methods/qlenet-dm/avx2-seed0.json"),
         cost=dict(distilled_run="mnist-qlenet-trainable", full_train_subset=None, full_epochs=1, eval_every=25,
                   max_test=2000, shot_test=500, shot_replay_on_device=True)),
 }
@@ -106,15 +110,23 @@ def beyond_runs(profile: str) -> tuple[list[Run], list[Run]]:
     return [r for r in runs if not r.after], [r for r in runs if r.after]
 
 # %% ../nbs/13_paper.ipynb #72d829b6
-def profile_phases(profile: str, epochs: str|int|None = None) -> list[list[Run]]:
+def profile_phases(profile: str, epochs: str|int|None = None,
+                   records_only: bool = False # the seed studies run nothing: they report the records there are
+                  ) -> list[list[Run]]:
     "The runs of `profile` in phases: figure, distillations and independent studies; dependent studies; report."
     independent, dependent = beyond_runs(profile)
+    if records_only: independent = [_records_only(r) if r.notebook in SEED_NOTEBOOKS else r for r in independent]
     return [[Run("figure1", "figure1.ipynb"), *distill_runs(profile, epochs), *independent], dependent,
             [Run("report", "report.ipynb", dict(profile=profile))]]
 
-def profile_runs(profile: str, epochs: str|int|None = None) -> list[Run]:
+def profile_runs(profile: str, epochs: str|int|None = None, records_only: bool = False) -> list[Run]:
     "All runs of `profile` in execution order."
-    return [r for phase in profile_phases(profile, epochs) for r in phase]
+    return [r for phase in profile_phases(profile, epochs, records_only) for r in phase]
+
+SEED_NOTEBOOKS = ("seeds.ipynb", "methods.ipynb")  # the studies over seeds: they run the seeds their records lack
+
+def _records_only(r: Run) -> Run:
+    return Run(r.name, r.notebook, {**r.params, "run_missing": False, "command": r.params["command"] + " --records-only"}, r.after)
 
 # %% ../nbs/13_paper.ipynb #2c062ece
 def papermill_command(run: Run, runs_dir: Path, results_dir: Path, nbs_dir: Path, timeout: int) -> list[str]:
@@ -151,16 +163,17 @@ def execute(run: Run, runs_dir: Path, results_dir: Path, nbs_dir: Path, timeout:
 # %% ../nbs/13_paper.ipynb #ed7de992
 def reproduce(profile: str = "paper", runs_dir=None, results_dir=None, nbs_dir=None, cluster: Cluster|None = None, only=None,
               force: bool = False, epochs: str|int|None = None, threads: int|None = None, log=print,
-              device: str|None = None) -> list[str]:
+              device: str|None = None,
+              records_only: bool = False # the seed studies report their archived and finished records and run nothing
+             ) -> list[str]:
     "Execute the runs of `profile` phase by phase; return the names of those that failed."
     repo = Path(__file__).resolve().parent.parent
-    runs_dir = Path(runs_dir or repo/"runs"/profile); nbs_dir = Path(nbs_dir or repo/"nbs"/"paper")
-    results_dir = Path(results_dir or (repo/"results" if profile == "paper" else runs_dir/"results"))
+    runs_dir, results_dir = profile_dirs(profile, runs_dir, results_dir); nbs_dir = Path(nbs_dir or repo/"nbs"/"paper")
     if not nbs_dir.is_dir():
         raise ConfigError(f"{nbs_dir} is missing: the paper's notebooks come with a checkout, not with the installed package; "
                           "clone the repository and run ./reproduce.sh paper there")
     check_device(device)
-    phases, failed = profile_phases(profile, epochs), []
+    phases, failed = profile_phases(profile, epochs, records_only), []
     if only:
         picked = {r.name for r in _select([r for p in phases for r in p], only)}
         phases = [[r for r in p if r.name in picked] for p in phases]
@@ -169,9 +182,16 @@ def reproduce(profile: str = "paper", runs_dir=None, results_dir=None, nbs_dir=N
             todo = [r for r in phase if force or r.name == "report" or not r.done(runs_dir)]
             for r in phase:
                 if r not in todo: log(f"skip {r.name}: complete ({r.folder(runs_dir)/'metrics.json'})")
+                elif r.params.get("run_missing"): log(missing_words(r, runs_dir, results_dir))
             failed += _run_all(todo, runs_dir=runs_dir, results_dir=results_dir, nbs_dir=nbs_dir, cluster=cluster, threads=threads,
                                log=log, device=device)
     return failed
+
+def profile_dirs(profile: str, runs_dir=None, results_dir=None) -> tuple[Path, Path]:
+    "(runs folder, results folder) of `profile`: runs/PROFILE and results/ (paper) or runs/PROFILE/results, unless given."
+    repo = lambda: Path(__file__).resolve().parent.parent  # the checkout this module is in
+    runs_dir = Path(runs_dir or repo()/"runs"/profile)
+    return runs_dir, Path(results_dir or (repo()/"results" if profile == "paper" else runs_dir/"results"))
 
 def check_device(device: str|None):
     "ConfigError before any run when `device` is cuda and this machine has no GPU."
@@ -210,7 +230,15 @@ def paper_job(env: dict, # the environment of every run (`thread_env`)
     name, secs, code = execute(run, runs_dir, results_dir, nbs_dir, env=env)
     log = Path(runs_dir)/name/"log.txt"
     if code: raise QddError(f"its notebook failed (exit status {code}) after {secs:.0f} s: see {log}")
+    keep_notebook(run, runs_dir, results_dir)
     return f"done in {secs:.0f} s (log: {log})"
+
+def keep_notebook(run: Run, runs_dir: Path, results_dir: Path) -> Path:
+    "Copy `run`'s executed notebook to `results_dir`/notebooks/<run>.ipynb (atomically: a reader never sees half of it)."
+    from qdd.core import atomic_write
+    target = Path(results_dir)/"notebooks"/f"{run.name}.ipynb"
+    with atomic_write(target) as f: f.write((run.folder(runs_dir)/"notebook.ipynb").read_bytes())
+    return target
 
 def _run_all(todo, runs_dir, results_dir, nbs_dir, cluster, threads, log, device=None) -> list[str]:
     "Run `todo`; the names of those that failed."
@@ -242,23 +270,93 @@ def estimate_seconds(run: Run, device=None, cache: dict|None = None) -> float|No
     images = p.get("train_subset") or TRAIN_SIZES[p["dataset_key"]]
     return cache[key] * p["epochs"] * max(1, images // p["batch_size"])
 
+# %% ../nbs/13_paper.ipynb #b9eee121
+def seed_runs(run: Run) -> dict[tuple, object]:
+    "(folder, variant, seed) -> configuration of every seed run a study `run` (seeds.ipynb, methods.ipynb) declares."
+    from qdd.seeds import STUDIES, resolve_dataset, study_configs
+    out, budget = {}, run.params.get("budget") or {}
+    for name in run.params.get("studies", []):
+        s = STUDIES[name]; variants = {v: {**over, **budget} for v, over in s["variants"].items()}
+        for v, cfg in study_configs(resolve_dataset({**s["base"], **budget}), variants, run.params.get("seeds") or s["seeds"]):
+            out[(s["folder"], v, cfg.seed)] = cfg
+    return out
+
+def missing_seed_runs(run: Run, runs_dir: Path, results_dir: Path) -> dict[tuple, object]:
+    "The `seed_runs` of `run` with a record neither under `runs_dir`/seeds nor in the archive `results_dir`/seeds."
+    have = lambda f, v, k: ((Path(runs_dir)/"seeds"/f/v/f"seed{k}"/"record.json").exists()
+                            or (Path(results_dir)/"seeds"/f/v/f"seed{k}.json").exists())
+    return {key: cfg for key, cfg in seed_runs(run).items() if not have(*key)}
+
+def archived_records(results_dir: Path) -> dict[Path, dict]:
+    "Every seed record archived under `results_dir`/seeds/<folder>/<variant>/seed<k>.json."
+    paths = [p for p in sorted(Path(results_dir).glob("seeds/*/*/seed*.json")) if p.stem[4:].isdigit()]  # not the scores beside
+    return {p: load_file(p, "seed record", f"delete {p}") for p in paths}
+
+def epoch_seconds(results_dir: Path) -> dict[tuple, float]:
+    "(folder, variant) -> the archived records' own CPU seconds per epoch, mean over its seeds."
+    per = {}
+    for p, r in archived_records(results_dir).items():
+        if r.get("epochs_done"): per.setdefault((p.parent.parent.name, p.parent.name), []).append(r["seconds"] / r["epochs_done"])
+    return {k: sum(v) / len(v) for k, v in per.items()}
+
+def timed_epoch_seconds(cfg, device=None, cache: dict|None = None) -> float:
+    "Seconds per epoch of seed run `cfg` from its outer step timed on random data (`step_seconds`): for a variant never run."
+    key = "mnist" if cfg.dataset == "mnist" else "cifar10"
+    k, cache = (key, cfg.model, cfg.hermitian, cfg.batch_size), {} if cache is None else cache
+    if k not in cache: cache[k] = step_seconds(*k, device=device)
+    return cache[k] * max(1, ((cfg.train_subset or TRAIN_SIZES[key]) - (cfg.val_size or 0)) // cfg.batch_size)
+
+def seeds_estimate(missing: dict, per_epoch: dict, device=None, cache: dict|None = None) -> float:
+    "Seconds of the `missing` seed runs: each its epochs x its variant's archived seconds per epoch (else `timed_epoch_seconds`)."
+    return sum(cfg.epochs * (per_epoch.get((f, v)) or timed_epoch_seconds(cfg, device, cache)) for (f, v, _), cfg in missing.items())
+
 # %% ../nbs/13_paper.ipynb #c23edf5a
 def _duration(seconds: float|None) -> str:
     if seconds is None: return "-"
     return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
-def list_runs(profile: str, epochs=None, device: str|None = None, log=print) -> int:
-    "Print each run of `profile` with its estimated distillation time (one thread), and the total."
+WHAT = {"figure1.ipynb": "Figure 1: the architecture and the circuit", "stability.ipynb": "stability sweep (not timed)",
+        "ablations.ipynb": "ablations (not timed)", "cost.ipynb": "quantum cost (not timed)",
+        "report.ipynb": "Table I, figures, REPORT.md from the records"}
+
+def run_row(r: Run, runs_dir: Path, results_dir: Path, device=None, cache: dict|None = None, per_epoch: dict|None = None) -> dict:
+    "What run `r` is, how many of its runs are missing and the estimated seconds of those."
+    p, done = r.params, r.done(runs_dir)
+    if r.notebook == "distill.ipynb":
+        return dict(run=r.name, what=f"Table I, {p['dataset_label']} {p['model']}" + (f" {p['hermitian']}" if p["hermitian"] else "")
+                    + f", {p['epochs']} epochs",
+                    missing="0 (done)" if done else "1", seconds=0.0 if done else estimate_seconds(r, device, cache))
+    if p.get("studies"):
+        missing, n = missing_seed_runs(r, runs_dir, results_dir), len(seed_runs(r))
+        seconds = seeds_estimate(missing, per_epoch or {}, device, cache) if p.get("run_missing") else 0.0
+        return dict(run=r.name, what=f"{len(p['studies'])} studies over seeds, {n} seed runs",
+                    missing=f"{len(missing)} of {n}" + ("" if p.get("run_missing") else " (not run)"), seconds=seconds)
+    return dict(run=r.name, what=WHAT.get(r.notebook, r.notebook), missing="0 (done)" if done else "1", seconds=None)
+
+def list_runs(profile: str, epochs=None, device: str|None = None, log=print, runs_dir=None, results_dir=None,
+              records_only: bool = False) -> int:
+    "Print a table of the runs of `profile`: what each is, its runs missing and their estimated time (one thread), and the total."
     from qdd.core import configure_threads
     device = None if device in (None, "auto") else device
     configure_threads(1, device)
-    cache, total = {}, 0.0
-    for r in profile_runs(profile, epochs):
-        s = estimate_seconds(r, device, cache); total += s or 0.0
-        log(f"{r.name:28s} {r.notebook:18s} {_duration(s):>9s}  {json.dumps(r.params)}")
-    log(f"distillations in all: {_duration(total)} at one thread each, about {_duration(total / default_jobs(device))} "
-        f"with --jobs {default_jobs(device)} (load average {os.getloadavg()[0]:.1f} while timing)")
+    runs_dir, results_dir = profile_dirs(profile, runs_dir, results_dir)
+    cache, per_epoch = {}, epoch_seconds(results_dir)
+    rows = [run_row(r, runs_dir, results_dir, device, cache, per_epoch) for r in profile_runs(profile, epochs, records_only)]
+    log(f"{'run':24s} {'what':58s} {'runs missing':>20s} {'estimate':>9s}")
+    for w in rows: log(f"{w['run']:24s} {w['what']:58s} {w['missing']:>20s} {_duration(w['seconds']):>9s}")
+    total = sum(w["seconds"] or 0.0 for w in rows)
+    log(f"missing in all: {_duration(total)} at one thread each, about {_duration(total / default_jobs(device))} with "
+        f"--jobs {default_jobs(device)}; the runs marked - come on top (load average {os.getloadavg()[0]:.1f} while timing). "
+        f"The archived seed records took {_duration(sum(r['seconds'] for r in archived_records(results_dir).values()))}.")
     return 0
+
+def missing_words(r: Run, runs_dir: Path, results_dir: Path) -> str:
+    "The line a reproduction prints before study `r` runs the seed runs it lacks."
+    missing = missing_seed_runs(r, runs_dir, results_dir)
+    if not missing: return f"{r.name}: every seed run has a record; it reports them and runs nothing"
+    return (f"{r.name}: {len(missing)} seed runs have no record in {Path(runs_dir)/'seeds'} or {Path(results_dir)/'seeds'}; they run now "
+            f"(about {_duration(seeds_estimate(missing, epoch_seconds(results_dir)))} at one thread each). Stop with Ctrl-C and "
+            "pass --records-only to report the records there are and run nothing; --list shows every run missing")
 
 # %% ../nbs/13_paper.ipynb #bee99c49
 def main(argv=None) -> int:
@@ -269,17 +367,19 @@ def main(argv=None) -> int:
     p.add_argument("--only", nargs="+", help="run only these runs (a name, or a prefix of names), plus nothing else")
     p.add_argument("--force", action="store_true", help="redo runs that are complete")
     p.add_argument("--epochs", help="cap the distillation epochs: N, or per data set mnist=N,cifar10=M (recorded in each run)")
-    p.add_argument("--list", action="store_true", help="list the runs of the profile and exit")
+    p.add_argument("--list", action="store_true", help="list the runs of the profile, the runs missing and an estimate of their time, and exit")
+    p.add_argument("--records-only", action="store_true", help="the studies over seeds report the records there are (archived "
+                   "with the results, or finished) and run none of the seed runs missing")
     p.add_argument("--portable", action="store_true", help="the portable mode: the same bits on any x86 CPU, slower (one thread, baseline kernels; see qdd.provenance); every run inherits it)")
     p.add_argument("--runs-dir", help="where run folders go (default runs/PROFILE)")
     p.add_argument("--results-dir", help="where tables and figures go (default results/ for paper, runs/PROFILE/results otherwise)")
     add_cluster_args(p, workers=("--jobs", "--workers"), cpus=("--threads", "--cpus-per-run"))
     a = p.parse_args(argv)
     try:
-        if a.list: return list_runs(a.profile, a.epochs, a.device)
+        if a.list: return list_runs(a.profile, a.epochs, a.device, runs_dir=a.runs_dir, results_dir=a.results_dir, records_only=a.records_only)
         if a.workers is not None and a.workers < 1: raise ConfigError(f"--jobs must be >= 1, got {a.workers}")
         failed = reproduce(a.profile, a.runs_dir, a.results_dir, cluster=cluster_from_args(a, a.device), only=a.only,
-                           force=a.force, epochs=a.epochs, threads=a.cpus_per_run, device=a.device)
+                           force=a.force, epochs=a.epochs, threads=a.cpus_per_run, device=a.device, records_only=a.records_only)
     except Stopped as e: print(f"python -m qdd.paper: {e}", file=sys.stderr); return 130
     except KeyboardInterrupt: print("python -m qdd.paper: stopped by Ctrl-C; rerun the same command to continue", file=sys.stderr); return 130
     except QddError as e:  # a bad flag or run name: one line that says what to do, not a traceback

@@ -9,7 +9,7 @@ from importlib import resources
 from string import Template
 from pathlib import Path
 
-from .core import atomic_write, load_file, markdown_table, save_json, save_text
+from .core import atomic_write, load_file, markdown_table, note_too_short, save_json, save_text
 from .published import HERMITIAN_BOUND, PAPER_ACC, PAPER_NOTE
 from .pqc import HERMITIAN_MODES
 from .config import FIELD_DEFAULTS
@@ -166,7 +166,9 @@ def curves_by_dataset(metrics: dict, # run name -> metrics.json
             if m["params"]["dataset_label"] != key: continue
             label = name.split("-", 1)[1]
             axes[0, j].plot(*zip(*m["curves"]["eval"]), marker=".", label=label)
-            axes[1, j].plot(*zip(*m["curves"]["loss"]), label=label)
+            axes[1, j].plot(*zip(*m["curves"]["loss"]), marker="." if len(m["curves"]["loss"]) < 2 else None, label=label)
+        for ax, key_ in zip(axes[:, j], ("eval", "loss")):  # a smoke budget: one point per run
+            note_too_short(ax, [m["curves"][key_] for m in metrics.values() if m["params"]["dataset_label"] == key])
         axes[0, j].set_title(key); axes[0, j].set_ylabel("test accuracy (%)"); axes[0, j].legend(fontsize=7)
         axes[1, j].set_ylabel("outer loss"); axes[1, j].set_yscale("log"); axes[1, j].set_xlabel("epoch")
     fig.tight_layout()

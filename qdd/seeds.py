@@ -8,7 +8,8 @@ import argparse, statistics, sys, time
 from dataclasses import asdict
 from pathlib import Path
 
-from .core import ConfigError, FileFormatError, QddError, claim_run_folder, code_version, load_file, save_json, save_text
+from .core import (ConfigError, FileFormatError, QddError, claim_run_folder, code_version, load_file, note_too_short, save_json,
+                      save_text)
 from .provenance import how_computed, one_code_version, provenance, record_version, run_command
 from .data import DataSet, dataset_source, load_dataset
 from .config import EXTENSIBLE, STABILISED, DistillConfig, config_diff, describe_diff, load_matching, recipe
@@ -230,8 +231,9 @@ def _dynamics_panel(ax, records: list[dict]):
     "The learned first-step lr (solid) and alpha after the replay (dashed) of every seed against epoch."
     for k, r in enumerate(records):  # colour k: the same seed as in the accuracy panel above
         if not (dyn := r.get("dynamics")): continue
-        ax.plot([e for e, *_ in dyn], [lr for _, lr, *_ in dyn], lw=1, color=f"C{k}")
-        if any(a is not None for *_, a in dyn): ax.plot([e for e, *_ in dyn], [a for *_, a in dyn], ls="--", lw=1, color=f"C{k}")
+        dot = "." if len(dyn) < 2 else None  # one point draws no line
+        ax.plot([e for e, *_ in dyn], [lr for _, lr, *_ in dyn], lw=1, marker=dot, color=f"C{k}")
+        if any(a is not None for *_, a in dyn): ax.plot([e for e, *_ in dyn], [a for *_, a in dyn], ls="--", lw=1, marker=dot, color=f"C{k}")
     ax.axhspan(0, 1, color="0.92", zorder=0); ax.set_xlabel("epoch")  # shaded: alpha inside [0, 1]
     if not any(r.get("dynamics") for r in records):
         ax.text(0.5, 0.6, "not recorded\n(runs from before\nthe dynamics were kept)", ha="center", va="center", fontsize=8, transform=ax.transAxes)
@@ -246,9 +248,10 @@ def curves_figure(results: dict, title: str = "", path: str|Path|None = None):
     fig, axes = plt.subplots(1 + dynamic, len(names), figsize=(3.2 * len(names), 2.8 * (1 + dynamic)), sharex="col", sharey="row", squeeze=False)
     for j, v in enumerate(names):
         for r in results[v]:
-            line, = axes[0][j].plot(*zip(*r["evals"]), lw=1, label=f"seed {r['seed']}")
+            line, = axes[0][j].plot(*zip(*r["evals"]), lw=1, marker="." if len(r["evals"]) < 2 else None, label=f"seed {r['seed']}")
             for d in val_dips(r): axes[0][j].axvline(d["epoch"], color=line.get_color(), ls=":", lw=0.8)
         axes[0][j].set_title(v, fontsize=9); axes[0][j].set_xlabel("epoch")
+        note_too_short(axes[0][j], [r["evals"] for r in results[v]])  # a smoke budget: one evaluation per seed
         if dynamic: _dynamics_panel(axes[1][j], results[v])
     axes[0][0].set_ylabel("test accuracy (%)"); axes[0][-1].legend(fontsize=7)
     if dynamic: axes[1][0].set_ylabel("first-step lr (solid), alpha (dashed)")

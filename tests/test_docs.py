@@ -101,3 +101,9 @@ def test_chromium_finds_no_broken_image_or_link(site):
     finally:
         browser.close()
     assert problems == []
+
+
+def test_the_executed_paper_notebooks_show_their_figures_inline(site):
+    executed = sorted((ROOT / "results" / "notebooks").glob("*.ipynb"))
+    for nb in executed:
+        assert "data:image/png;base64" in (SITE / "paper" / f"{nb.stem}.html").read_text(), f"paper/{nb.stem}.html shows no figure"

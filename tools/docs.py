@@ -1,7 +1,8 @@
 """Build the documentation website into _docs/ with mkdocs-material and mkdocs-jupyter (nbdev_docs needs Quarto,
 which cannot be installed here). Every module notebook (nbs/NN_*.ipynb) is a page with its API; every paper notebook
-(nbs/paper/*.ipynb) a page with the tables and figures it writes (its executed copy under runs/paper/ when there is
-one); the report and the README are pages. The staging folder _proc/docs and _proc/mkdocs.yml are generated.
+(nbs/paper/*.ipynb) a page: its executed copy kept with the results (results/notebooks/<run>.ipynb, figures inline)
+when there is one, else the notebook with the tables and figures it writes appended; the report and the README are
+pages. The staging folder _proc/docs and _proc/mkdocs.yml are generated.
 
     python tools/docs.py          build _docs/
     python tools/docs.py --stage  write _proc/ only (no mkdocs build)"""
@@ -61,11 +62,23 @@ def outputs_markdown(name: str) -> str:
     return "\n".join(out)
 
 
+EXECUTED = ROOT / "results" / "notebooks"  # the paper runner keeps each executed notebook here (qdd.paper.keep_notebook)
+
+
 def stage_paper(path: Path) -> str:
-    "nbs/paper/x.ipynb (its executed run under runs/paper/ when there is one) -> paper/x.ipynb with its outputs."
-    executed = ROOT / "runs" / "paper" / path.stem / "notebook.ipynb"
+    "nbs/paper/x.ipynb -> paper/x.ipynb: its executed copy when there is one, else the notebook with its outputs appended."
+    executed = EXECUTED / path.name
     nb = json.loads((executed if executed.exists() else path).read_text())
-    nb["cells"].append(md_cell(outputs_markdown(path.stem)))
+    nb["cells"].append(md_cell(f"This page is `results/notebooks/{path.name}`, as `./reproduce.sh paper` executed it."
+                               if executed.exists() else outputs_markdown(path.stem)))
+    (STAGE / "paper" / path.name).write_text(json.dumps(nb))
+    return f"paper/{path.name}"
+
+
+def stage_run(path: Path) -> str:
+    "An executed notebook of a run named apart from its notebook (a Table I distillation: results/notebooks/mnist-lenet.ipynb)."
+    nb = json.loads(path.read_text())
+    nb["cells"].append(md_cell(f"This page is `results/notebooks/{path.name}`, as `./reproduce.sh paper` executed it."))
     (STAGE / "paper" / path.name).write_text(json.dumps(nb))
     return f"paper/{path.name}"
 
@@ -79,7 +92,9 @@ def stage() -> dict:
     (STAGE / "index.md").write_text(readme.replace("`results/REPORT.md`", "[`results/REPORT.md`](report.md)"))
     (STAGE / "report.md").write_text((ROOT / "results" / "REPORT.md").read_text())
     modules = [stage_module(p) for p in sorted((ROOT / "nbs").glob("[0-9]*.ipynb"))]
-    papers = [stage_paper(p) for p in sorted((ROOT / "nbs" / "paper").glob("*.ipynb"))]
+    sources = sorted((ROOT / "nbs" / "paper").glob("*.ipynb"))
+    papers = [stage_paper(p) for p in sources] + [stage_run(p) for p in sorted(EXECUTED.glob("*.ipynb"))
+                                                  if p.name not in {s.name for s in sources}]
     nav = [{"Home": "index.md"}, {"Report": "report.md"}, {"Library": modules}, {"Paper notebooks": papers}]
     config = {"site_name": "qdd", "docs_dir": "docs", "site_dir": str(SITE), "use_directory_urls": False,
               "theme": {"name": "material"}, "nav": nav, "plugins": [{"mkdocs-jupyter": {"execute": False, "include_source": True}}],
