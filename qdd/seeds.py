@@ -235,7 +235,8 @@ def _dynamics_panel(ax, records: list[dict]):
         ax.plot([e for e, *_ in dyn], [lr for _, lr, *_ in dyn], lw=1, marker=dot, color=f"C{k}")
         if any(a is not None for *_, a in dyn): ax.plot([e for e, *_ in dyn], [a for *_, a in dyn], ls="--", lw=1, marker=dot, color=f"C{k}")
     ax.axhspan(0, 1, color="0.92", zorder=0); ax.set_xlabel("epoch")  # shaded: alpha inside [0, 1]
-    if not any(r.get("dynamics") for r in records):
+    if any(r.get("dynamics") for r in records): note_too_short(ax, [r.get("dynamics") or [] for r in records])
+    else:
         ax.text(0.5, 0.6, "not recorded\n(runs from before\nthe dynamics were kept)", ha="center", va="center", fontsize=8, transform=ax.transAxes)
 
 def curves_figure(results: dict, title: str = "", path: str|Path|None = None):
