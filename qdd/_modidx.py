@@ -308,6 +308,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                            'qdd.paper._run_all': ('paper.html#_run_all', 'qdd/paper.py'),
                            'qdd.paper._select': ('paper.html#_select', 'qdd/paper.py'),
                            'qdd.paper.archived_records': ('paper.html#archived_records', 'qdd/paper.py'),
+                           'qdd.paper.archived_seconds': ('paper.html#archived_seconds', 'qdd/paper.py'),
                            'qdd.paper.beyond_runs': ('paper.html#beyond_runs', 'qdd/paper.py'),
                            'qdd.paper.check_device': ('paper.html#check_device', 'qdd/paper.py'),
                            'qdd.paper.default_jobs': ('paper.html#default_jobs', 'qdd/paper.py'),

@@ -19,7 +19,7 @@ __all__ = ['PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'SEED_STUDIES', 'BEYOND', 'SEE
            'papermill_command', 'wait_or_kill', 'execute', 'reproduce', 'profile_dirs', 'check_device', 'thread_env',
            'default_jobs', 'paper_job', 'keep_notebook', 'step_seconds', 'estimate_seconds', 'seed_runs',
            'missing_seed_runs', 'archived_records', 'epoch_seconds', 'timed_epoch_seconds', 'seeds_estimate', 'run_row',
-           'list_runs', 'missing_words', 'main']
+           'list_runs', 'archived_seconds', 'missing_words', 'main']
 
 # %% ../nbs/13_paper.ipynb #294a7080
 @dataclass
@@ -346,9 +346,15 @@ def list_runs(profile: str, epochs=None, device: str|None = None, log=print, run
     for w in rows: log(f"{w['run']:24s} {w['what']:58s} {w['missing']:>20s} {_duration(w['seconds']):>9s}")
     total = sum(w["seconds"] or 0.0 for w in rows)
     log(f"missing in all: {_duration(total)} at one thread each, about {_duration(total / default_jobs(device))} with "
-        f"--jobs {default_jobs(device)}; the runs marked - come on top (load average {os.getloadavg()[0]:.1f} while timing). "
-        f"The archived seed records took {_duration(sum(r['seconds'] for r in archived_records(results_dir).values()))}.")
+        f"--jobs {default_jobs(device)}; the runs marked - come on top (load average {os.getloadavg()[0]:.1f} while timing).")
+    took = {r.name: _duration(archived_seconds(r, results_dir)) for r in profile_runs(profile, epochs) if r.params.get("studies")}
+    if took: log("The records archived in " + f"{Path(results_dir)/'seeds'} took " + ", ".join(f"{t} ({n})" for n, t in took.items()) + ".")
     return 0
+
+def archived_seconds(r: Run, results_dir: Path) -> float:
+    "The own CPU seconds of the archived records of study run `r`'s seed runs."
+    runs, records = seed_runs(r), archived_records(results_dir)
+    return sum(x["seconds"] for p, x in records.items() if (p.parent.parent.name, p.parent.name, int(p.stem[4:])) in runs)
 
 def missing_words(r: Run, runs_dir: Path, results_dir: Path) -> str:
     "The line a reproduction prints before study `r` runs the seed runs it lacks."
