@@ -40,8 +40,8 @@ def check_state(state: dict) -> str:
 def load_checkpoint(path: Path, cfg: DistillConfig):
     "The checkpoint at `path` if any (read safely, hash and values checked), checked to be made with `cfg` (up to the `EXTENSIBLE` fields)."
     if not path.exists(): return None
-    fix = (f"move it aside (`mv {path} {path}.damaged`) and rerun: the run starts over from iteration 0, as no "
-           "earlier checkpoint is kept; or pass another --out")
+    fix = (f"move it aside (`mv {path} {path}.damaged`) or delete it, and rerun: the run starts over from iteration 0, "
+           "as no earlier checkpoint is kept; or pass another --out")
     state = load_file(path, "checkpoint", fix, keys=CHECKPOINT_KEYS, check=check_state)
     if diff := config_diff(state["config"], cfg, EXTENSIBLE):
         raise ConfigError(f"{path} was written by a run with another configuration ({describe_diff(diff)}): "

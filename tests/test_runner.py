@@ -7,6 +7,7 @@ import pytest
 import torch
 
 ray = pytest.importorskip("ray")
+from qdd.core import load_file
 from qdd.data import toy_dataset
 from qdd.runner import Cluster, ray_session
 from qdd.seeds import execute_study, read_study
@@ -71,7 +72,7 @@ def test_killed_worker_resumes_identically(local_ray, toy, tmp_path):
     print(f"killed worker {killed}: study finished in {time.perf_counter() - t0:.1f} s")
     assert killed and 10 <= killed[0][1] < 40, killed  # killed mid-run
     assert out["faithful seed 0"][0] == "finished", out
-    hit, calm = (json.loads((r/"faithful"/"seed0"/"record.json").read_text()) for r in (tmp_path/"hit", tmp_path/"calm"))
+    hit, calm = (load_file(r/"faithful"/"seed0"/"record.json", "seed record", "") for r in (tmp_path/"hit", tmp_path/"calm"))
     assert result(hit) == result(calm)  # the retry resumed from the checkpoint and changed no number
     assert json.loads((folder/"run.json").read_text())["pid"] != killed[0][0]  # another worker finished it
     assert not list(folder.glob(".*.tmp"))  # the temporary of the killed write was removed on resume
