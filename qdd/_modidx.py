@@ -241,7 +241,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                                 'qdd.methods.dc.gradient_distance': ('methods_dc.html#gradient_distance', 'qdd/methods/dc.py'),
                                 'qdd.methods.dc.trajectory': ('methods_dc.html#trajectory', 'qdd/methods/dc.py')},
             'qdd.methods.dm': { 'qdd.methods.dm.DM': ('methods_dm.html#dm', 'qdd/methods/dm.py'),
-                                'qdd.methods.dm.DM.__init__': ('methods_dm.html#dm.__init__', 'qdd/methods/dm.py'),
                                 'qdd.methods.dm.DM.outer_loss': ('methods_dm.html#dm.outer_loss', 'qdd/methods/dm.py'),
                                 'qdd.methods.dm.embedding': ('methods_dm.html#embedding', 'qdd/methods/dm.py')},
             'qdd.methods.wang': { 'qdd.methods.wang.Wang': ('methods_wang.html#wang', 'qdd/methods/wang.py'),
