@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses, math, statistics
 from pathlib import Path
 
-from .core import load_file, save_json
+from .core import load_file, save_json, save_text
 from .config import DistillConfig, recipe, record_fix
 from .data import DataSet, toy_dataset
 from .distill import Distiller, last_good_state
@@ -41,9 +41,9 @@ def cross_score(cfg: DistillConfig, # the configuration the run in `folder` was 
 def archive_cross(root: str|Path, archive: str|Path) -> int:
     "Copy each cross score `root`/<variant>/seed<k>/on-<model>.json to `archive`/<variant>/seed<k>.on-<model>.json."
     paths = sorted(Path(root).glob("*/seed*/on-*.json"))
-    for p in paths:
-        save_json(load_file(p, "cross score", f"delete {p}"),
-                  Path(archive)/p.parent.parent.name/f"{p.parent.name}.{p.name}")
+    for p in paths:  # checked, then copied as it is: archiving twice leaves the archive byte for byte the same
+        load_file(p, "cross score", f"delete {p}")
+        save_text(p.read_text(), Path(archive)/p.parent.parent.name/f"{p.parent.name}.{p.name}")
     return len(paths)
 
 def restore_cross(archive: str|Path, root: str|Path) -> int:
@@ -52,7 +52,7 @@ def restore_cross(archive: str|Path, root: str|Path) -> int:
     for p in sorted(Path(archive).glob("*/seed*.on-*.json")):
         seed, name = p.name.split(".", 1)
         if not (target := Path(root)/p.parent.name/seed/name).exists():
-            save_json(load_file(p, "archived cross score", record_fix(p)), target); n += 1
+            load_file(p, "archived cross score", record_fix(p)); save_text(p.read_text(), target); n += 1
     return n
 
 # %% ../nbs/11m_method_study.ipynb #3e7d0006
