@@ -144,7 +144,10 @@ def copy_run_files(metrics: dict, runs_dir: str|Path, results_dir: str|Path) -> 
             if (src := Path(runs_dir)/name/f"{kind}.png").exists():
                 copy_file(src, results/"figures"/f"{name}_{kind}.png")
                 out.append(results/"figures"/f"{name}_{kind}.png")
-        save_json(m, results/"metrics"/f"{name}.json"); out.append(results/"metrics"/f"{name}.json")
+        src, dst = Path(runs_dir)/name/"metrics.json", results/"metrics"/f"{name}.json"
+        if src.exists(): copy_file(src, dst)  # the run's own file, as it is: a regeneration rewrites nothing
+        elif not dst.exists(): save_json(m, dst)
+        out.append(dst)
     return out
 
 def copy_study_metrics(runs_dir: str|Path, results_dir: str|Path, studies=STUDIES) -> list[Path]:

@@ -31,3 +31,8 @@ def test_the_report_regenerates_from_the_archived_records(regenerated, name):
 def test_the_report_states_each_table_once(regenerated):
     tables = [block for block in (regenerated / "REPORT.md").read_text().split("\n\n") if block.startswith("| ")]
     assert len(tables) == len(set(tables))
+
+
+def test_the_report_leaves_the_archived_run_metrics_as_they_are(regenerated):
+    for p in sorted((ROOT / "results" / "metrics").glob("*.json")):
+        assert (regenerated / "metrics" / p.name).read_bytes() == p.read_bytes(), f"results/metrics/{p.name} was rewritten"
