@@ -209,7 +209,7 @@ def save_table(rows: list[dict], stem: str|Path, title: str = "", columns: list|
 # %% ../nbs/00_core.ipynb #14561a14
 def show_figure(fig, # a matplotlib figure
                 dpi: int = 72, # resolution of the inline copy
-                close: bool = True): # close `fig` afterwards (a notebook that draws many figures keeps no memory for them)
+                close: bool = True): # close `fig` afterwards (a notebook drawing many figures keeps none in memory)
     "Display `fig` as a PNG in the running notebook (a no-op outside one), at `dpi`."
     import io
     from IPython.display import Image, display
@@ -222,8 +222,8 @@ def note_too_short(ax, # the axes of a curve panel
                   ) -> bool:
     "Say in `ax` that the budget is too short to draw a curve when no curve has two points; True if it said so."
     if any(len(s) > 1 for s in series): return False
-    ax.text(0.5, 0.5, "one point per run: the budget\nis too short to draw a curve", ha="center", va="center", fontsize=8,
-            color="0.35", transform=ax.transAxes)
+    ax.text(0.5, 0.5, "one point per run: the budget\nis too short to draw a curve", ha="center", va="center",
+            fontsize=8, color="0.35", transform=ax.transAxes)
     return True
 
 # %% ../nbs/00_core.ipynb #80a737d5

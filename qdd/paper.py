@@ -97,7 +97,8 @@ BEYOND = {
         # every claim over seeds: the studies of qdd.seeds.STUDIES at their own budgets (about 42 CPU-hours in all, 27 of them CIFAR-10 at 400 epochs)
         seeds=dict(studies=SEED_STUDIES, budget={}, seeds=None, run_missing=True),
         # beyond the paper: the methods studies (learned labels, DM, DC, cross-architecture), about 3 CPU-hours
-        methods=dict(studies=["methods", "methods-long", "methods-cifar"], budget={}, seeds=None, run_missing=True, rerun_record="seeds/mnist-methods/qlenet-dm/avx2-seed0.json"),
+        methods=dict(studies=["methods", "methods-long", "methods-cifar"], budget={}, seeds=None, run_missing=True,
+                     rerun_record="seeds/mnist-methods/qlenet-dm/avx2-seed0.json"),
         cost=dict(distilled_run="mnist-qlenet-trainable", full_train_subset=None, full_epochs=1, eval_every=25,
                   max_test=2000, shot_test=500, shot_replay_on_device=True)),
 }
@@ -126,7 +127,8 @@ def profile_runs(profile: str, epochs: str|int|None = None, records_only: bool =
 SEED_NOTEBOOKS = ("seeds.ipynb", "methods.ipynb")  # the studies over seeds: they run the seeds their records lack
 
 def _records_only(r: Run) -> Run:
-    return Run(r.name, r.notebook, {**r.params, "run_missing": False, "command": r.params["command"] + " --records-only"}, r.after)
+    params = {**r.params, "run_missing": False, "command": r.params["command"] + " --records-only"}
+    return Run(r.name, r.notebook, params, r.after)
 
 # %% ../nbs/13_paper.ipynb #2c062ece
 def papermill_command(run: Run, runs_dir: Path, results_dir: Path, nbs_dir: Path, timeout: int) -> list[str]:
@@ -188,7 +190,7 @@ def reproduce(profile: str = "paper", runs_dir=None, results_dir=None, nbs_dir=N
     return failed
 
 def profile_dirs(profile: str, runs_dir=None, results_dir=None) -> tuple[Path, Path]:
-    "(runs folder, results folder) of `profile`: runs/PROFILE and results/ (paper) or runs/PROFILE/results, unless given."
+    "(runs folder, results folder) of `profile`: runs/PROFILE, and results/ (paper) or runs/PROFILE/results."
     repo = lambda: Path(__file__).resolve().parent.parent  # the checkout this module is in
     runs_dir = Path(runs_dir or repo()/"runs"/profile)
     return runs_dir, Path(results_dir or (repo()/"results" if profile == "paper" else runs_dir/"results"))
@@ -234,7 +236,7 @@ def paper_job(env: dict, # the environment of every run (`thread_env`)
     return f"done in {secs:.0f} s (log: {log})"
 
 def keep_notebook(run: Run, runs_dir: Path, results_dir: Path) -> Path:
-    "Copy `run`'s executed notebook to `results_dir`/notebooks/<run>.ipynb (atomically: a reader never sees half of it)."
+    "Copy `run`'s executed notebook to `results_dir`/notebooks/<run>.ipynb (atomically: never half a notebook)."
     from qdd.core import atomic_write
     target = Path(results_dir)/"notebooks"/f"{run.name}.ipynb"
     with atomic_write(target) as f: f.write((run.folder(runs_dir)/"notebook.ipynb").read_bytes())
@@ -277,8 +279,8 @@ def seed_runs(run: Run) -> dict[tuple, object]:
     out, budget = {}, run.params.get("budget") or {}
     for name in run.params.get("studies", []):
         s = STUDIES[name]; variants = {v: {**over, **budget} for v, over in s["variants"].items()}
-        for v, cfg in study_configs(resolve_dataset({**s["base"], **budget}), variants, run.params.get("seeds") or s["seeds"]):
-            out[(s["folder"], v, cfg.seed)] = cfg
+        base, seeds = resolve_dataset({**s["base"], **budget}), run.params.get("seeds") or s["seeds"]
+        out.update({(s["folder"], v, cfg.seed): cfg for v, cfg in study_configs(base, variants, seeds)})
     return out
 
 def missing_seed_runs(run: Run, runs_dir: Path, results_dir: Path) -> dict[tuple, object]:
@@ -289,26 +291,29 @@ def missing_seed_runs(run: Run, runs_dir: Path, results_dir: Path) -> dict[tuple
 
 def archived_records(results_dir: Path) -> dict[Path, dict]:
     "Every seed record archived under `results_dir`/seeds/<folder>/<variant>/seed<k>.json."
-    paths = [p for p in sorted(Path(results_dir).glob("seeds/*/*/seed*.json")) if p.stem[4:].isdigit()]  # not the scores beside
+    paths = sorted(Path(results_dir).glob("seeds/*/*/seed*.json"))
+    paths = [p for p in paths if p.stem[4:].isdigit()]  # seed<k>.json, not the scores kept beside
     return {p: load_file(p, "seed record", f"delete {p}") for p in paths}
 
 def epoch_seconds(results_dir: Path) -> dict[tuple, float]:
     "(folder, variant) -> the archived records' own CPU seconds per epoch, mean over its seeds."
     per = {}
     for p, r in archived_records(results_dir).items():
-        if r.get("epochs_done"): per.setdefault((p.parent.parent.name, p.parent.name), []).append(r["seconds"] / r["epochs_done"])
+        if r.get("epochs_done"):
+            per.setdefault((p.parent.parent.name, p.parent.name), []).append(r["seconds"] / r["epochs_done"])
     return {k: sum(v) / len(v) for k, v in per.items()}
 
 def timed_epoch_seconds(cfg, device=None, cache: dict|None = None) -> float:
-    "Seconds per epoch of seed run `cfg` from its outer step timed on random data (`step_seconds`): for a variant never run."
+    "Seconds per epoch of seed run `cfg`, its outer step timed on random data (`step_seconds`): a variant never run."
     key = "mnist" if cfg.dataset == "mnist" else "cifar10"
     k, cache = (key, cfg.model, cfg.hermitian, cfg.batch_size), {} if cache is None else cache
     if k not in cache: cache[k] = step_seconds(*k, device=device)
     return cache[k] * max(1, ((cfg.train_subset or TRAIN_SIZES[key]) - (cfg.val_size or 0)) // cfg.batch_size)
 
 def seeds_estimate(missing: dict, per_epoch: dict, device=None, cache: dict|None = None) -> float:
-    "Seconds of the `missing` seed runs: each its epochs x its variant's archived seconds per epoch (else `timed_epoch_seconds`)."
-    return sum(cfg.epochs * (per_epoch.get((f, v)) or timed_epoch_seconds(cfg, device, cache)) for (f, v, _), cfg in missing.items())
+    "Seconds of the `missing` seed runs: each its epochs x its variant's archived seconds per epoch (or timed)."
+    per = lambda f, v, cfg: per_epoch.get((f, v)) or timed_epoch_seconds(cfg, device, cache)
+    return sum(cfg.epochs * per(f, v, cfg) for (f, v, _), cfg in missing.items())
 
 # %% ../nbs/13_paper.ipynb #c23edf5a
 def _duration(seconds: float|None) -> str:
@@ -319,12 +324,15 @@ WHAT = {"figure1.ipynb": "Figure 1: the architecture and the circuit", "stabilit
         "ablations.ipynb": "ablations (not timed)", "cost.ipynb": "quantum cost (not timed)",
         "report.ipynb": "Table I, figures, REPORT.md from the records"}
 
-def run_row(r: Run, runs_dir: Path, results_dir: Path, device=None, cache: dict|None = None, per_epoch: dict|None = None) -> dict:
+def run_row(r: Run, runs_dir: Path, results_dir: Path, device=None,
+            cache: dict|None = None, # step timings by configuration (`estimate_seconds`)
+            per_epoch: dict|None = None # `epoch_seconds` of the archive
+           ) -> dict:
     "What run `r` is, how many of its runs are missing and the estimated seconds of those."
     p, done = r.params, r.done(runs_dir)
     if r.notebook == "distill.ipynb":
-        return dict(run=r.name, what=f"Table I, {p['dataset_label']} {p['model']}" + (f" {p['hermitian']}" if p["hermitian"] else "")
-                    + f", {p['epochs']} epochs",
+        model = p["model"] + (f" {p['hermitian']}" if p["hermitian"] else "")
+        return dict(run=r.name, what=f"Table I, {p['dataset_label']} {model}, {p['epochs']} epochs",
                     missing="0 (done)" if done else "1", seconds=0.0 if done else estimate_seconds(r, device, cache))
     if p.get("studies"):
         missing, n = missing_seed_runs(r, runs_dir, results_dir), len(seed_runs(r))
@@ -335,34 +343,39 @@ def run_row(r: Run, runs_dir: Path, results_dir: Path, device=None, cache: dict|
 
 def list_runs(profile: str, epochs=None, device: str|None = None, log=print, runs_dir=None, results_dir=None,
               records_only: bool = False) -> int:
-    "Print a table of the runs of `profile`: what each is, its runs missing and their estimated time (one thread), and the total."
+    "Print the runs of `profile` as a table: what each is, its runs missing and their estimated time; then the total."
     from qdd.core import configure_threads
     device = None if device in (None, "auto") else device
     configure_threads(1, device)
     runs_dir, results_dir = profile_dirs(profile, runs_dir, results_dir)
     cache, per_epoch = {}, epoch_seconds(results_dir)
-    rows = [run_row(r, runs_dir, results_dir, device, cache, per_epoch) for r in profile_runs(profile, epochs, records_only)]
+    runs = profile_runs(profile, epochs, records_only)
+    rows = [run_row(r, runs_dir, results_dir, device, cache, per_epoch) for r in runs]
     log(f"{'run':24s} {'what':58s} {'runs missing':>20s} {'estimate':>9s}")
     for w in rows: log(f"{w['run']:24s} {w['what']:58s} {w['missing']:>20s} {_duration(w['seconds']):>9s}")
     total = sum(w["seconds"] or 0.0 for w in rows)
     log(f"missing in all: {_duration(total)} at one thread each, about {_duration(total / default_jobs(device))} with "
-        f"--jobs {default_jobs(device)}; the runs marked - come on top (load average {os.getloadavg()[0]:.1f} while timing).")
-    took = {r.name: _duration(archived_seconds(r, results_dir)) for r in profile_runs(profile, epochs) if r.params.get("studies")}
-    if took: log("The records archived in " + f"{Path(results_dir)/'seeds'} took " + ", ".join(f"{t} ({n})" for n, t in took.items()) + ".")
+        f"--jobs {default_jobs(device)}; the runs marked - come on top (load average {os.getloadavg()[0]:.1f} "
+        "while timing).")
+    took = [f"{_duration(archived_seconds(r, results_dir))} ({r.name})" for r in runs if r.params.get("studies")]
+    if took: log(f"The records archived in {Path(results_dir)/'seeds'} took " + ", ".join(took) + ".")
     return 0
 
 def archived_seconds(r: Run, results_dir: Path) -> float:
     "The own CPU seconds of the archived records of study run `r`'s seed runs."
     runs, records = seed_runs(r), archived_records(results_dir)
-    return sum(x["seconds"] for p, x in records.items() if (p.parent.parent.name, p.parent.name, int(p.stem[4:])) in runs)
+    key = lambda p: (p.parent.parent.name, p.parent.name, int(p.stem[4:]))  # (folder, variant, seed)
+    return sum(x["seconds"] for p, x in records.items() if key(p) in runs)
 
 def missing_words(r: Run, runs_dir: Path, results_dir: Path) -> str:
     "The line a reproduction prints before study `r` runs the seed runs it lacks."
     missing = missing_seed_runs(r, runs_dir, results_dir)
     if not missing: return f"{r.name}: every seed run has a record; it reports them and runs nothing"
-    return (f"{r.name}: {len(missing)} seed runs have no record in {Path(runs_dir)/'seeds'} or {Path(results_dir)/'seeds'}; they run now "
-            f"(about {_duration(seeds_estimate(missing, epoch_seconds(results_dir)))} at one thread each). Stop with Ctrl-C and "
-            "pass --records-only to report the records there are and run nothing; --list shows every run missing")
+    where = f"{Path(runs_dir)/'seeds'} or {Path(results_dir)/'seeds'}"
+    hours = _duration(seeds_estimate(missing, epoch_seconds(results_dir)))
+    return (f"{r.name}: {len(missing)} seed runs have no record in {where}; they run now (about {hours} at one thread "
+            "each). Stop with Ctrl-C and pass --records-only to report the records there are and run nothing; --list "
+            "shows every run missing")
 
 # %% ../nbs/13_paper.ipynb #bee99c49
 def main(argv=None) -> int:
@@ -373,19 +386,23 @@ def main(argv=None) -> int:
     p.add_argument("--only", nargs="+", help="run only these runs (a name, or a prefix of names), plus nothing else")
     p.add_argument("--force", action="store_true", help="redo runs that are complete")
     p.add_argument("--epochs", help="cap the distillation epochs: N, or per data set mnist=N,cifar10=M (recorded in each run)")
-    p.add_argument("--list", action="store_true", help="list the runs of the profile, the runs missing and an estimate of their time, and exit")
-    p.add_argument("--records-only", action="store_true", help="the studies over seeds report the records there are (archived "
-                   "with the results, or finished) and run none of the seed runs missing")
+    p.add_argument("--list", action="store_true",
+                   help="list the runs of the profile, the runs missing and an estimate of their time, and exit")
+    p.add_argument("--records-only", action="store_true",
+                   help="the studies over seeds report the records there are (archived with the results, or "
+                   "finished) and run none of the seed runs missing")
     p.add_argument("--portable", action="store_true", help="the portable mode: the same bits on any x86 CPU, slower (one thread, baseline kernels; see qdd.provenance); every run inherits it)")
     p.add_argument("--runs-dir", help="where run folders go (default runs/PROFILE)")
     p.add_argument("--results-dir", help="where tables and figures go (default results/ for paper, runs/PROFILE/results otherwise)")
     add_cluster_args(p, workers=("--jobs", "--workers"), cpus=("--threads", "--cpus-per-run"))
     a = p.parse_args(argv)
     try:
-        if a.list: return list_runs(a.profile, a.epochs, a.device, runs_dir=a.runs_dir, results_dir=a.results_dir, records_only=a.records_only)
+        if a.list: return list_runs(a.profile, a.epochs, a.device, runs_dir=a.runs_dir, results_dir=a.results_dir,
+                                    records_only=a.records_only)
         if a.workers is not None and a.workers < 1: raise ConfigError(f"--jobs must be >= 1, got {a.workers}")
         failed = reproduce(a.profile, a.runs_dir, a.results_dir, cluster=cluster_from_args(a, a.device), only=a.only,
-                           force=a.force, epochs=a.epochs, threads=a.cpus_per_run, device=a.device, records_only=a.records_only)
+                           force=a.force, epochs=a.epochs, threads=a.cpus_per_run, device=a.device,
+                           records_only=a.records_only)
     except Stopped as e: print(f"python -m qdd.paper: {e}", file=sys.stderr); return 130
     except KeyboardInterrupt: print("python -m qdd.paper: stopped by Ctrl-C; rerun the same command to continue", file=sys.stderr); return 130
     except QddError as e:  # a bad flag or run name: one line that says what to do, not a traceback

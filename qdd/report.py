@@ -169,7 +169,8 @@ def curves_by_dataset(metrics: dict, # run name -> metrics.json
             if m["params"]["dataset_label"] != key: continue
             label = name.split("-", 1)[1]
             axes[0, j].plot(*zip(*m["curves"]["eval"]), marker=".", label=label)
-            axes[1, j].plot(*zip(*m["curves"]["loss"]), marker="." if len(m["curves"]["loss"]) < 2 else None, label=label)
+            loss = m["curves"]["loss"]
+            axes[1, j].plot(*zip(*loss), marker="." if len(loss) < 2 else None, label=label)
         for ax, key_ in zip(axes[:, j], ("eval", "loss")):  # a smoke budget: one point per run
             note_too_short(ax, [m["curves"][key_] for m in metrics.values() if m["params"]["dataset_label"] == key])
         axes[0, j].set_title(key); axes[0, j].set_ylabel("test accuracy (%)"); axes[0, j].legend(fontsize=7)

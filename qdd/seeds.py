@@ -8,8 +8,8 @@ import argparse, statistics, sys, time
 from dataclasses import asdict
 from pathlib import Path
 
-from .core import (ConfigError, FileFormatError, QddError, claim_run_folder, code_version, load_file, note_too_short, save_json,
-                      save_text)
+from .core import (ConfigError, FileFormatError, QddError, claim_run_folder, code_version, load_file, note_too_short,
+                      save_json, save_text)
 from .provenance import how_computed, one_code_version, provenance, record_version, run_command
 from .data import DataSet, dataset_source, load_dataset
 from .config import (EXTENSIBLE, STABILISED, DistillConfig, config_diff, describe_diff, load_matching, recipe,
@@ -235,8 +235,10 @@ def _dynamics_panel(ax, records: list[dict]):
     for k, r in enumerate(records):  # colour k: the same seed as in the accuracy panel above
         if not (dyn := r.get("dynamics")): continue
         dot = "." if len(dyn) < 2 else None  # one point draws no line
-        ax.plot([e for e, *_ in dyn], [lr for _, lr, *_ in dyn], lw=1, marker=dot, color=f"C{k}")
-        if any(a is not None for *_, a in dyn): ax.plot([e for e, *_ in dyn], [a for *_, a in dyn], ls="--", lw=1, marker=dot, color=f"C{k}")
+        epochs = [e for e, *_ in dyn]
+        ax.plot(epochs, [lr for _, lr, *_ in dyn], lw=1, marker=dot, color=f"C{k}")
+        if any(a is not None for *_, a in dyn):
+            ax.plot(epochs, [a for *_, a in dyn], ls="--", lw=1, marker=dot, color=f"C{k}")
     ax.axhspan(0, 1, color="0.92", zorder=0); ax.set_xlabel("epoch")  # shaded: alpha inside [0, 1]
     if any(r.get("dynamics") for r in records): note_too_short(ax, [r.get("dynamics") or [] for r in records])
     else:
@@ -252,7 +254,8 @@ def curves_figure(results: dict, title: str = "", path: str|Path|None = None):
     fig, axes = plt.subplots(1 + dynamic, len(names), figsize=(3.2 * len(names), 2.8 * (1 + dynamic)), sharex="col", sharey="row", squeeze=False)
     for j, v in enumerate(names):
         for r in results[v]:
-            line, = axes[0][j].plot(*zip(*r["evals"]), lw=1, marker="." if len(r["evals"]) < 2 else None, label=f"seed {r['seed']}")
+            dot = "." if len(r["evals"]) < 2 else None  # one point draws no line
+            line, = axes[0][j].plot(*zip(*r["evals"]), lw=1, marker=dot, label=f"seed {r['seed']}")
             for d in val_dips(r): axes[0][j].axvline(d["epoch"], color=line.get_color(), ls=":", lw=0.8)
         axes[0][j].set_title(v, fontsize=9); axes[0][j].set_xlabel("epoch")
         note_too_short(axes[0][j], [r["evals"] for r in results[v]])  # a smoke budget: one evaluation per seed

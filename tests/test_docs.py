@@ -109,4 +109,4 @@ def test_the_executed_paper_notebooks_show_their_figures_inline(site):
         nb = json.loads(path.read_text())
         figures = sum("image/png" in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
         shown = len(re.findall(r'<img[^>]*src="data:image/png', (SITE / "paper" / f"{path.stem}.html").read_text()))
-        assert figures and shown == figures, f"paper/{path.stem}.html shows {shown} of the {figures} figures of {path.name}"
+        assert figures and shown == figures, f"paper/{path.stem}.html shows {shown} of {path.name}'s {figures} figures"

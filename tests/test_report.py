@@ -35,4 +35,4 @@ def test_the_report_states_each_table_once(regenerated):
 
 def test_the_report_leaves_the_archived_run_metrics_as_they_are(regenerated):
     for p in sorted((ROOT / "results" / "metrics").glob("*.json")):
-        assert (regenerated / "metrics" / p.name).read_bytes() == p.read_bytes(), f"results/metrics/{p.name} was rewritten"
+        assert (regenerated / "metrics" / p.name).read_bytes() == p.read_bytes(), f"results/metrics/{p.name} changed"

@@ -51,3 +51,12 @@ def test_a_second_invocation_skips_complete_runs(smoke):
     log = []
     failed = reproduce("smoke", runs, runs / "results", only=["mnist-lenet"], log=log.append)
     assert failed == [] and log[0].startswith("skip mnist-lenet: complete")
+
+
+def test_every_executed_notebook_is_kept_beside_the_results_with_its_figures(smoke):
+    runs, _ = smoke
+    for run in profile_runs("smoke"):
+        nb = json.loads((runs / "results" / "notebooks" / f"{run.name}.ipynb").read_text())
+        figures = sum("image/png" in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
+        draws = any("show_figure(" in "".join(c["source"]) for c in nb["cells"])
+        assert figures or not draws, f"results/notebooks/{run.name}.ipynb shows no figure"

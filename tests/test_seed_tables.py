@@ -28,14 +28,15 @@ def regenerated(tmp_path_factory):
     out = subprocess.run([*RUNNER, "--profile", "paper", "--only", "seeds", "methods", "--records-only", "--jobs", "1",
                           "--runs-dir", str(tmp / "paper"), "--results-dir", str(tmp / "results")],
                          capture_output=True, text=True, timeout=900)
-    logs = "".join((tmp / "paper" / n / "log.txt").read_text() for n in ("seeds", "methods") if (tmp / "paper" / n / "log.txt").exists())
+    logs = "".join(p.read_text() for n in ("seeds", "methods") if (p := tmp / "paper" / n / "log.txt").exists())
     assert out.returncode == 0, out.stdout + out.stderr + logs
     return tmp
 
 
 @pytest.mark.parametrize("name", GENERATED)
 def test_the_seed_tables_regenerate_from_the_archived_records(regenerated, name):
-    assert (regenerated / "results" / name).read_text() == (ROOT / "results" / name).read_text(), f"results/{name} is stale"
+    new, committed = (regenerated / "results" / name).read_text(), (ROOT / "results" / name).read_text()
+    assert new == committed, f"results/{name} differs"
 
 
 def test_a_regeneration_runs_no_seed_and_leaves_the_archive_as_it_is(regenerated):

@@ -62,11 +62,11 @@ def outputs_markdown(name: str) -> str:
     return "\n".join(out)
 
 
-EXECUTED = ROOT / "results" / "notebooks"  # the paper runner keeps each executed notebook here (qdd.paper.keep_notebook)
+EXECUTED = ROOT / "results" / "notebooks"  # the paper runner keeps executed notebooks here (qdd.paper.keep_notebook)
 
 
 def stage_paper(path: Path) -> str:
-    "nbs/paper/x.ipynb -> paper/x.ipynb: its executed copy when there is one, else the notebook with its outputs appended."
+    "nbs/paper/x.ipynb -> paper/x.ipynb: its executed copy if there is one, else the notebook and its outputs."
     executed = EXECUTED / path.name
     nb = json.loads((executed if executed.exists() else path).read_text())
     nb["cells"].append(md_cell(f"This page is `results/notebooks/{path.name}`, as `./reproduce.sh paper` executed it."
@@ -76,7 +76,7 @@ def stage_paper(path: Path) -> str:
 
 
 def stage_run(path: Path) -> str:
-    "An executed notebook of a run named apart from its notebook (a Table I distillation: results/notebooks/mnist-lenet.ipynb)."
+    "The executed notebook of a run named apart from its notebook (a Table I run: results/notebooks/mnist-lenet.ipynb)."
     nb = json.loads(path.read_text())
     nb["cells"].append(md_cell(f"This page is `results/notebooks/{path.name}`, as `./reproduce.sh paper` executed it."))
     (STAGE / "paper" / path.name).write_text(json.dumps(nb))
