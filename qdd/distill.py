@@ -67,7 +67,7 @@ def split_validation(ds: DataSet, n: int # images to hold out, n // classes of e
     if not n: return ds, ds.train_x[:0], ds.train_y[:0]
     per_class = n // ds.n_classes
     if per_class < 1: raise ConfigError(f"--val-size must be 0 or >= {ds.n_classes} (one image per class), got {n}")
-    idx = sample_per_class(ds.train_y, per_class, stream(0, "validation"))
+    idx = sample_per_class(ds.train_y, per_class, stream(0, "validation"), flag="--val-size")
     keep = torch.ones(len(ds.train_y), dtype=torch.bool); keep[idx] = False
     return dataclasses.replace(ds, train_x=ds.train_x[keep], train_y=ds.train_y[keep]), ds.train_x[idx], ds.train_y[idx]
 

@@ -8,18 +8,32 @@ import argparse, contextlib, json, os, shlex, subprocess, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .core import ConfigError, QddError, load_file
+from .core import FOLDER, ConfigError, QddError, check_writable, claim_run_folder, load_file
 from .provenance import run_command
 from .data import dataset_source, toy_dataset
 from .runner import CLUSTER_EPILOG, Cluster, Job, Stopped, add_cluster_args, cluster_from_args, ray_session, run_jobs
 
 # %% auto #0
-__all__ = ['PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'DIE_WITH_PARENT', 'TRAIN_SIZES', 'Run', 'parse_epochs',
-           'distill_runs', 'beyond_runs', 'profile_phases', 'profile_runs', 'papermill_command', 'wait_or_kill',
-           'execute', 'reproduce', 'check_device', 'thread_env', 'default_jobs', 'paper_job', 'step_seconds',
-           'estimate_seconds', 'list_runs', 'main']
+__all__ = ['PAPER_KIND', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'DIE_WITH_PARENT', 'TRAIN_SIZES', 'paper_folder', 'Run',
+           'parse_epochs', 'distill_runs', 'beyond_runs', 'profile_phases', 'profile_runs', 'papermill_command',
+           'wait_or_kill', 'execute', 'reproduce', 'check_parameters', 'check_device', 'thread_env', 'default_jobs',
+           'paper_job', 'step_seconds', 'estimate_seconds', 'list_runs', 'main']
 
 # %% ../nbs/13_paper.ipynb #294a7080
+PAPER_KIND = "paper-run"  # the run kind of a paper runner's folder (see qdd.core.claim_run_folder)
+
+def _made_here(folder: Path) -> bool:
+    "claim_run_folder's `adopt`: a folder from before run records is a paper run's if the runner wrote its command.txt."
+    cmd = Path(folder)/"command.txt"
+    return cmd.exists() and " papermill " in cmd.read_text()
+
+def paper_folder(folder: Path) -> bool:
+    "Whether `folder` holds a paper run's results (its run record says so, or it predates run records)."
+    record = Path(folder)/"run.json"
+    if not record.exists(): return _made_here(folder)
+    try: return json.loads(record.read_text()).get("kind") == PAPER_KIND
+    except (OSError, ValueError): return False
+
 @dataclass
 class Run:
     "One parameterised notebook execution."
@@ -31,7 +45,7 @@ class Run:
     def done(self, runs_dir: Path) -> bool:
         "Finished with these parameters, and after every run it reads last finished."
         path = self.folder(runs_dir)/"metrics.json"
-        if not path.exists(): return False
+        if not path.exists() or not paper_folder(self.folder(runs_dir)): return False  # another kind of run's results
         recorded = load_file(path, "metrics file", f"delete {path} to rerun {self.name}").get("params") or {}
         inputs = [Path(runs_dir)/a/"metrics.json" for a in self.after]
         fresh = all(not p.exists() or p.stat().st_mtime <= path.stat().st_mtime for p in inputs)
@@ -140,12 +154,14 @@ def wait_or_kill(proc: subprocess.Popen) -> int:
 
 def execute(run: Run, runs_dir: Path, results_dir: Path, nbs_dir: Path, timeout: int = 36000, env: dict|None = None) -> tuple[str, float, int]:
     "Run one notebook; return (name, seconds, exit status). Output goes to its folder's log.txt."
-    folder = run.folder(runs_dir); folder.mkdir(parents=True, exist_ok=True)
-    cmd, t0 = papermill_command(run, runs_dir, results_dir, nbs_dir, timeout), time.perf_counter()
-    (folder/"command.txt").write_text(shlex.join(cmd) + "\n")
-    with open(folder/"log.txt", "w") as log:
-        proc = subprocess.Popen(DIE_WITH_PARENT + cmd, stdout=log, stderr=subprocess.STDOUT, cwd=nbs_dir, env={**os.environ, **(env or {})})
-        code = wait_or_kill(proc)
+    folder, t0 = run.folder(runs_dir), time.perf_counter()
+    cmd = papermill_command(run, runs_dir, results_dir, nbs_dir, timeout)
+    # the folder is this notebook's, locked while it runs: `qdd distill --out` or a seed study cannot write there
+    with claim_run_folder(folder, PAPER_KIND, {"notebook": run.notebook}, adopt=_made_here, flag="--runs-dir"):
+        (folder/"command.txt").write_text(shlex.join(cmd) + "\n")
+        with open(folder/"log.txt", "w") as log:
+            proc = subprocess.Popen(DIE_WITH_PARENT + cmd, stdout=log, stderr=subprocess.STDOUT, cwd=nbs_dir, env={**os.environ, **(env or {})})
+            code = wait_or_kill(proc)
     return run.name, time.perf_counter() - t0, code
 
 # %% ../nbs/13_paper.ipynb #ed7de992
@@ -164,6 +180,8 @@ def reproduce(profile: str = "paper", runs_dir=None, results_dir=None, nbs_dir=N
     if only:
         picked = {r.name for r in _select([r for p in phases for r in p], only)}
         phases = [[r for r in p if r.name in picked] for p in phases]
+    for r in (r for p in phases for r in p): check_parameters(r, nbs_dir)  # every run's, before the first starts
+    check_writable(runs_dir, "--runs-dir"); check_writable(results_dir, "--results-dir")
     with ray_session(cluster) if cluster else contextlib.nullcontext():  # one Ray for every phase
         for phase in phases:
             todo = [r for r in phase if force or r.name == "report" or not r.done(runs_dir)]
@@ -172,6 +190,29 @@ def reproduce(profile: str = "paper", runs_dir=None, results_dir=None, nbs_dir=N
             failed += _run_all(todo, runs_dir=runs_dir, results_dir=results_dir, nbs_dir=nbs_dir, cluster=cluster, threads=threads,
                                log=log, device=device)
     return failed
+
+def _fits(value, default) -> bool:
+    "Whether `value` may replace a parameter whose default is `default`: its type (an int for a float; None for any)."
+    if value is None or default is None: return True
+    if isinstance(value, dict) and not isinstance(default, dict):  # per data set: {"mnist": 2, "cifar10": 3}
+        return all(_fits(v, default) for v in value.values())
+    if isinstance(default, bool) or isinstance(value, bool): return type(value) is type(default)
+    if isinstance(default, float): return isinstance(value, (int, float))
+    return isinstance(value, type(default))
+
+def check_parameters(run: Run, nbs_dir: Path):
+    "ConfigError before any notebook starts when `run` passes its notebook a parameter it lacks, or of another type."
+    import ast, logging, papermill
+    logging.getLogger("papermill").setLevel(logging.ERROR)  # its parser warns on comments it cannot read
+    declared = papermill.inspect_notebook(str(Path(nbs_dir)/run.notebook))
+    for k, v in run.params.items():
+        if k not in declared:
+            raise ConfigError(f"{run.name}: {run.notebook} has no parameter {k!r} (it has {', '.join(declared)})")
+        try: default = ast.literal_eval(declared[k]["default"])
+        except (ValueError, SyntaxError): continue  # an expression: no type to compare with
+        if not _fits(v, default):
+            raise ConfigError(f"{run.name}: parameter {k} = {v!r} is a {type(v).__name__}, but {run.notebook}'s default is "
+                              f"{default!r} ({type(default).__name__}): pass a value of that type")
 
 def check_device(device: str|None):
     "ConfigError before any run when `device` is cuda and this machine has no GPU."
@@ -271,13 +312,12 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", help="cap the distillation epochs: N, or per data set mnist=N,cifar10=M (recorded in each run)")
     p.add_argument("--list", action="store_true", help="list the runs of the profile and exit")
     p.add_argument("--portable", action="store_true", help="the portable mode: the same bits on any x86 CPU, slower (one thread, baseline kernels; see qdd.provenance); every run inherits it)")
-    p.add_argument("--runs-dir", help="where run folders go (default runs/PROFILE)")
-    p.add_argument("--results-dir", help="where tables and figures go (default results/ for paper, runs/PROFILE/results otherwise)")
+    p.add_argument("--runs-dir", type=FOLDER, help="where run folders go (default runs/PROFILE)")
+    p.add_argument("--results-dir", type=FOLDER, help="where tables and figures go (default results/ for paper, runs/PROFILE/results otherwise)")
     add_cluster_args(p, workers=("--jobs", "--workers"), cpus=("--threads", "--cpus-per-run"))
     a = p.parse_args(argv)
     try:
         if a.list: return list_runs(a.profile, a.epochs, a.device)
-        if a.workers is not None and a.workers < 1: raise ConfigError(f"--jobs must be >= 1, got {a.workers}")
         failed = reproduce(a.profile, a.runs_dir, a.results_dir, cluster=cluster_from_args(a, a.device), only=a.only,
                            force=a.force, epochs=a.epochs, threads=a.cpus_per_run, device=a.device)
     except Stopped as e: print(f"python -m qdd.paper: {e}", file=sys.stderr); return 130

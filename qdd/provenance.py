@@ -62,6 +62,9 @@ def run_command(module: str, # the command's module, with a `main(argv) -> int` 
     if portable_requested(argv) and portable_mismatches(): _reexec(module, argv)
     import importlib
     try: return importlib.import_module(module).main(argv)
+    except SystemExit as e:  # argparse refused an option (2, its usage and the flag printed) or --help / --version (0)
+        if isinstance(e.code, int) or e.code is None: return e.code or 0
+        raise
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; files already written are complete (writes are atomic): rerun to resume",
               file=sys.stderr)
