@@ -108,7 +108,7 @@ def recipe(dataset: str, preset: str|None = None,
     # an image folder is recorded by its absolute path, so a relative path cannot resume against another folder
     return validate(DistillConfig(dataset=canonical_name(dataset), **layers))
 
-# %% ../nbs/06a_config.ipynb #4c01c129
+# %% ../nbs/06a_config.ipynb #f587c3aa
 # (channels, side, classes) of each data set; others (image folders) at the smallest shape one can have
 SHAPES = {"mnist": (1, 28, 10), "fashion_mnist": (1, 28, 10), "cifar10": (3, 32, 10)}
 

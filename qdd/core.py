@@ -71,7 +71,7 @@ def default_device() -> torch.device:
     return device
 
 
-# %% ../nbs/00_core.ipynb #a1515a13
+# %% ../nbs/00_core.ipynb #44141d1e
 def memory_bytes() -> int:
     "This machine's physical memory in bytes."
     try: return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -86,7 +86,7 @@ def check_fits(needed: float, # estimated bytes of the biggest tensors
     if needed > (have := memory_bytes()):
         raise ConfigError(f"{what} need about {_size(needed)}, more than this machine's {_size(have)} of memory: {fix}")
 
-# %% ../nbs/00_core.ipynb #744558df
+# %% ../nbs/00_core.ipynb #eb33a641
 def arg_type(kind, ok, what: str):
     "An argparse type: a `kind` value for which `ok` holds (NaN fails every test), else an error asking for `what`."
     import argparse

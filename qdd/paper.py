@@ -8,16 +8,16 @@ import argparse, contextlib, json, os, shlex, subprocess, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .core import FOLDER, ConfigError, QddError, check_writable, claim_run_folder, load_file
+from .core import FOLDER, RESULT_FILES, ConfigError, QddError, RunFolderError, check_writable, load_file, save_json
 from .provenance import run_command
 from .data import dataset_source, toy_dataset
 from .runner import CLUSTER_EPILOG, Cluster, Job, Stopped, add_cluster_args, cluster_from_args, ray_session, run_jobs
 
 # %% auto #0
-__all__ = ['PAPER_KIND', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'DIE_WITH_PARENT', 'TRAIN_SIZES', 'paper_folder', 'Run',
-           'parse_epochs', 'distill_runs', 'beyond_runs', 'profile_phases', 'profile_runs', 'papermill_command',
-           'wait_or_kill', 'execute', 'reproduce', 'check_parameters', 'check_device', 'thread_env', 'default_jobs',
-           'paper_job', 'step_seconds', 'estimate_seconds', 'list_runs', 'main']
+__all__ = ['PAPER_KIND', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'BEYOND', 'DIE_WITH_PARENT', 'TRAIN_SIZES', 'paper_folder',
+           'paper_out', 'Run', 'parse_epochs', 'distill_runs', 'beyond_runs', 'profile_phases', 'profile_runs',
+           'papermill_command', 'wait_or_kill', 'execute', 'reproduce', 'check_parameters', 'check_device',
+           'thread_env', 'default_jobs', 'paper_job', 'step_seconds', 'estimate_seconds', 'list_runs', 'main']
 
 # %% ../nbs/13_paper.ipynb #294a7080
 PAPER_KIND = "paper-run"  # the run kind of a paper runner's folder (see qdd.core.claim_run_folder)
@@ -27,12 +27,29 @@ def _made_here(folder: Path) -> bool:
     cmd = Path(folder)/"command.txt"
     return cmd.exists() and " papermill " in cmd.read_text()
 
-def paper_folder(folder: Path) -> bool:
-    "Whether `folder` holds a paper run's results (its run record says so, or it predates run records)."
+def _kind(folder: Path) -> str|None:
+    "The run kind recorded in `folder`/run.json (None without one)."
     record = Path(folder)/"run.json"
-    if not record.exists(): return _made_here(folder)
-    try: return json.loads(record.read_text()).get("kind") == PAPER_KIND
-    except (OSError, ValueError): return False
+    if not record.exists(): return None
+    return load_file(record, "run record", f"delete {record} if nothing in {folder} is needed", keys=("kind",))["kind"]
+
+def paper_folder(folder: Path) -> bool:
+    "Whether `folder` is a paper run's: its run record says so, or a paper run made it before paper runs had a kind."
+    kind, metrics = _kind(folder), Path(folder)/"metrics.json"
+    older = _made_here(folder) or (metrics.exists() and "params" in load_file(metrics, "metrics file", f"delete {metrics} to rerun"))
+    return kind == PAPER_KIND or (kind in (None, "distill") and older)  # only paper notebooks record "params"
+
+def paper_out(out_dir: str|Path, # a paper notebook's `out_dir`, or the runner's run folder
+              flag: str = "out_dir") -> Path: # how the user named it, for the message
+    "`out_dir`, created; `RunFolderError` if another kind of run (`qdd distill`, a study) has results there."
+    out = check_writable(out_dir, flag)
+    if not any((out/n).exists() for n in RESULT_FILES): return out  # a record without results protects nothing
+    if not paper_folder(out):
+        raise RunFolderError(f"{out} holds the results of a `{_kind(out) or 'qdd'}` run; a paper run would overwrite "
+                             f"them: pass another {flag}, or delete the folder to start over")
+    if _kind(out) == "distill":  # recorded by the notebook's distillation before paper runs had a kind of their own
+        save_json({**load_file(out/"run.json", "run record", "delete it"), "kind": PAPER_KIND}, out/"run.json")
+    return out
 
 @dataclass
 class Run:
@@ -154,14 +171,12 @@ def wait_or_kill(proc: subprocess.Popen) -> int:
 
 def execute(run: Run, runs_dir: Path, results_dir: Path, nbs_dir: Path, timeout: int = 36000, env: dict|None = None) -> tuple[str, float, int]:
     "Run one notebook; return (name, seconds, exit status). Output goes to its folder's log.txt."
-    folder, t0 = run.folder(runs_dir), time.perf_counter()
+    folder, t0 = paper_out(run.folder(runs_dir), "--runs-dir"), time.perf_counter()  # no other kind of run's folder
     cmd = papermill_command(run, runs_dir, results_dir, nbs_dir, timeout)
-    # the folder is this notebook's, locked while it runs: `qdd distill --out` or a seed study cannot write there
-    with claim_run_folder(folder, PAPER_KIND, {"notebook": run.notebook}, adopt=_made_here, flag="--runs-dir"):
-        (folder/"command.txt").write_text(shlex.join(cmd) + "\n")
-        with open(folder/"log.txt", "w") as log:
-            proc = subprocess.Popen(DIE_WITH_PARENT + cmd, stdout=log, stderr=subprocess.STDOUT, cwd=nbs_dir, env={**os.environ, **(env or {})})
-            code = wait_or_kill(proc)
+    (folder/"command.txt").write_text(shlex.join(cmd) + "\n")
+    with open(folder/"log.txt", "w") as log:
+        proc = subprocess.Popen(DIE_WITH_PARENT + cmd, stdout=log, stderr=subprocess.STDOUT, cwd=nbs_dir, env={**os.environ, **(env or {})})
+        code = wait_or_kill(proc)
     return run.name, time.perf_counter() - t0, code
 
 # %% ../nbs/13_paper.ipynb #ed7de992

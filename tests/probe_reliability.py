@@ -134,7 +134,9 @@ def main(only, slow):
     for name, (cmd, env, needle, blame_not) in cases.items():
         if only and not any(name.startswith(o) for o in only): continue
         rc, err = sh(cmd, env, timeout=90)
-        if name.startswith("cache-"):  # the cache only saves time: the run finishes, with a warning
+        if name in ("on-model-shape", "batch-1e12"):  # legitimate: cross-architecture; a batch clamped to the set
+            v = "ok" if rc == 0 else verdict(rc, err)
+        elif name.startswith("cache-"):  # the cache only saves time: the run finishes, with a warning
             v = "ok" if rc == 0 and "not caching" in err and "Traceback" not in err else verdict(rc, err)
         elif name.startswith("papermill"):  # papermill exits 1 on a failed cell: refused is a one-line ConfigError in the cell
             v = "ok" if rc == 1 and "ConfigError" in err and "epochs" in err else f"ACCEPTED(rc={rc})"

@@ -29,12 +29,16 @@ def one_sentence(argv, capsys, *needles, module="qdd.cli"):
 
 # results lost or runs doubled
 
+# a paper notebook in small: its folder checked, a distillation recorded as a paper run's, the notebook's own metrics
 NOTEBOOK = {"cells": [
     {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "execution_count": None, "outputs": [],
-     "source": ['out_dir = ""\n', 'results_dir = ""\n', 'runs_dir = ""']},
+     "source": ['dataset = ""\n', 'out_dir = ""\n', 'results_dir = ""\n', 'runs_dir = ""']},
     {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-     "source": ["from pathlib import Path; from qdd.core import save_json\n",
-                'save_json({"params": {}, "random_real": 12.5}, Path(out_dir)/"metrics.json")']}],
+     "source": ["from qdd.core import save_json\n", "from qdd.config import recipe\n", "from qdd.distill import distill\n",
+                "from qdd.paper import PAPER_KIND, paper_out\n", "out = paper_out(out_dir)\n",
+                'cfg = recipe(dataset, model="lenet", steps=1, passes=2, epochs=1, batch_size=40, eval_every=0)\n',
+                "distill(cfg, out, progress=False, kind=PAPER_KIND)\n",
+                'save_json({"params": {}, "random_real": 12.5, "config": cfg.__dict__}, out/"metrics.json")']}],
     "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
     "nbformat": 4, "nbformat_minor": 5}
 
@@ -42,17 +46,19 @@ NOTEBOOK = {"cells": [
 def test_a_paper_run_folder_and_a_cli_folder_never_overwrite_each_other(folder, tmp_path, capsys, monkeypatch):
     nbs = tmp_path / "nbs"; nbs.mkdir(); (nbs / "tiny.ipynb").write_text(json.dumps(NOTEBOOK))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(sys.path))
-    _, _, code = execute(Run("tiny", "tiny.ipynb"), tmp_path / "runs", tmp_path / "results", nbs)  # the real runner
+    tiny = Run("tiny", "tiny.ipynb", {"dataset": folder})
+    _, _, code = execute(tiny, tmp_path / "runs", tmp_path / "results", nbs)  # the real runner
     paper = tmp_path / "runs" / "tiny"
     assert code == 0, (paper / "log.txt").read_text()
     kept = (paper / "metrics.json").read_text()
+    # the same configuration as the notebook's distillation: before, the CLI took the folder for its own and overwrote it
     one_sentence(["distill", "--dataset", folder, *TINY, "--out", str(paper)], capsys, "`paper-run`", "pass another --out")
-    assert (paper / "metrics.json").read_text() == kept and not (paper / "distilled.pt").exists()
+    assert (paper / "metrics.json").read_text() == kept
     cli = tmp_path / "runs2" / "tiny"
     assert run_command("qdd.cli", ["distill", "--dataset", folder, *TINY, "--out", str(cli)]) == 0
     kept = (cli / "metrics.json").read_text()
     with pytest.raises(RunFolderError, match="`distill` run"):  # the paper runner refuses a CLI run's folder
-        execute(Run("tiny", "tiny.ipynb"), tmp_path / "runs2", tmp_path / "results", nbs)
+        execute(tiny, tmp_path / "runs2", tmp_path / "results", nbs)
     assert (cli / "metrics.json").read_text() == kept
 
 
