@@ -5,13 +5,16 @@
 # %% ../nbs/06h_checkpoint.ipynb #c4ec0002
 from __future__ import annotations
 from dataclasses import asdict
+import math
 from pathlib import Path
+
+from torch import Tensor
 
 from .core import ConfigError, load_file
 from .config import DistillConfig, EXTENSIBLE, config_diff, describe_diff
 
 # %% auto #0
-__all__ = ['CHECKPOINT_KEYS', 'checkpoint_state', 'load_checkpoint']
+__all__ = ['CHECKPOINT_KEYS', 'checkpoint_state', 'check_state', 'load_checkpoint']
 
 # %% ../nbs/06h_checkpoint.ipynb #c4ec0004
 def checkpoint_state(d, # a `qdd.distill.Distiller`
@@ -23,11 +26,23 @@ def checkpoint_state(d, # a `qdd.distill.Distiller`
 
 CHECKPOINT_KEYS = ("images", "opt", "iteration", "history", "executions", "seconds", "config")
 
+def _count(v) -> bool: return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+def check_state(state: dict) -> str:
+    "Why checkpoint `state` cannot have been written by a run (a count below zero, a NaN tensor, ...), or ''."
+    for k in ("iteration", "executions"):
+        if not _count(state[k]): return f"{k} {state[k]!r}; a run writes a whole number >= 0"
+    if not (isinstance(state["seconds"], (int, float)) and math.isfinite(state["seconds"]) and state["seconds"] >= 0):
+        return f"seconds {state['seconds']!r}; a run writes a finite time >= 0"
+    bad = [k for k, t in state.items() if isinstance(t, Tensor) and t.is_floating_point() and not t.isfinite().all()]
+    return f"NaN or infinite values in {', '.join(bad)}; a run keeps its last finite state" if bad else ""
+
 def load_checkpoint(path: Path, cfg: DistillConfig):
-    "The checkpoint at `path` if any (read safely), checked to be made with `cfg` (up to the `EXTENSIBLE` fields)."
+    "The checkpoint at `path` if any (read safely, hash and values checked), checked to be made with `cfg` (up to the `EXTENSIBLE` fields)."
     if not path.exists(): return None
-    fix = f"delete {path} to start the run over, or pass another --out"
-    state = load_file(path, "checkpoint", fix, keys=CHECKPOINT_KEYS)
+    fix = (f"move it aside (`mv {path} {path}.damaged`) or delete it, and rerun: the run starts over from iteration 0, "
+           "as no earlier checkpoint is kept; or pass another --out")
+    state = load_file(path, "checkpoint", fix, keys=CHECKPOINT_KEYS, check=check_state)
     if diff := config_diff(state["config"], cfg, EXTENSIBLE):
         raise ConfigError(f"{path} was written by a run with another configuration ({describe_diff(diff)}): "
                           "use another output folder or delete the checkpoint to start over")

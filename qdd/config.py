@@ -17,7 +17,7 @@ from .models import MODELS
 __all__ = ['INIT_MODES', 'METHOD_NAMES', 'LABEL_MODES', 'IMAGE_INITS', 'EMBEDDINGS', 'PRESETS', 'MODEL_PRESETS', 'FIRST_ORDER',
            'METHOD_PRESETS', 'STABILISED', 'SHAPES', 'CLI_FLAGS', 'FLOAT32_MAX', 'EXTENSIBLE', 'FIELD_DEFAULTS',
            'DistillConfig', 'preset_for', 'recipe', 'sizes', 'check_sizes', 'flag_of', 'validate', 'model_kwargs',
-           'config_diff', 'describe_diff', 'load_matching']
+           'config_diff', 'describe_diff', 'record_fix', 'load_matching']
 
 # %% ../nbs/06a_config.ipynb #7bc533f2
 INIT_MODES = ("fixed", "random")
@@ -238,8 +238,19 @@ def describe_diff(diff: dict) -> str:
     "A `config_diff` in the user's terms: each flag with its saved and requested value."
     return "; ".join(f"{flag_of(k)} {old!r} there, {new!r} now" for k, (old, new) in diff.items())
 
-def load_matching(path: str|Path|None, cfg: DistillConfig) -> dict|None:
+def record_fix(path: str|Path) -> str:
+    "What to do with an unusable seed record (or score) at `path`: a run's is put back from the archive, an archived one from git."
+    path = Path(path)
+    if path.name == "record.json":  # in a run folder: <root>/<variant>/seed<k>/record.json
+        return ("delete it: the paper runner puts back the copy archived under results/seeds (checked first), and "
+                "`python -m qdd.seeds` recomputes it (from the run's checkpoint when it has one)")
+    return (f"restore the committed copy with `git checkout -- {path}`; if the commit holds the damage too, delete it "
+            "and rerun the study (the paper runner archives the new file)")
+
+def load_matching(path: str|Path|None, cfg: DistillConfig,
+                  fix: str|None = None # what to do when it is damaged (default: delete it to recompute it)
+                 ) -> dict|None:
     "The JSON record at `path` if it exists and its `config` matches `cfg` (see `config_diff`); else None."
     if path is None or not Path(path).exists(): return None
-    saved = load_file(path, "result record", f"delete {path} to recompute it", keys=("config",))
+    saved = load_file(path, "result record", fix or f"delete {path} to recompute it", keys=("config",))
     return None if config_diff(saved["config"], cfg) else saved

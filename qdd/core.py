@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #8c78715e
 from __future__ import annotations
-import contextlib, errno, fcntl, functools, importlib.util, json, os, random, subprocess, sys, tempfile, time
+import contextlib, errno, fcntl, functools, hashlib, importlib.util, json, os, random, subprocess, sys, tempfile, time
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +13,12 @@ from .provenance import PortableError, enter_portable, portable_requested
 import torch
 
 # %% auto #0
-__all__ = ['PORTABLE', 'COUNT', 'EVERY', 'MALLOC_SETTINGS', 'RESULT_FILES', 'QddError', 'ConfigError', 'check_portable',
-           'seed_everything', 'make_generator', 'default_device', 'memory_bytes', 'check_fits', 'arg_type', 'FOLDER',
-           'tune_malloc', 'configure_threads', 'to_device', 'data_candidates', 'data_root', 'cache_dir', 'atomic_write',
-           'WriteError', 'save_torch', 'save_json', 'save_text', 'markdown_table', 'save_table', 'FileFormatError',
-           'load_file', 'RunFolderError', 'check_writable', 'remove_temporaries', 'claim_run_folder', 'code_version',
-           'versions']
+__all__ = ['PORTABLE', 'COUNT', 'EVERY', 'MALLOC_SETTINGS', 'HASH_KEY', 'RESULT_FILES', 'QddError', 'ConfigError',
+           'check_portable', 'seed_everything', 'make_generator', 'default_device', 'memory_bytes', 'check_fits',
+           'arg_type', 'FOLDER', 'tune_malloc', 'configure_threads', 'to_device', 'data_candidates', 'data_root',
+           'cache_dir', 'atomic_write', 'WriteError', 'content_hash', 'with_hash', 'save_torch', 'save_json',
+           'save_text', 'markdown_table', 'save_table', 'FileFormatError', 'damaged_file', 'load_file',
+           'RunFolderError', 'check_writable', 'remove_temporaries', 'claim_run_folder', 'code_version', 'versions']
 
 # %% ../nbs/00_core.ipynb #2e30c996
 class QddError(Exception):
@@ -200,13 +200,38 @@ class WriteError(QddError):
         self.path, self.errno = path, e.errno
 
 # %% ../nbs/00_core.ipynb #2be8e63a
+HASH_KEY = "sha256"  # where a dict file keeps the digest of the rest of its content
+
+def content_hash(obj) -> str:
+    "sha256 of `obj`'s content: tensors by dtype, shape and raw bytes; dicts by sorted key; scalars by type and repr."
+    h = hashlib.sha256(); _digest_into(h, obj); return h.hexdigest()
+
+def _digest_into(h, obj):
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().resolve_conj().resolve_neg().contiguous()
+        h.update(f"tensor {t.dtype} {tuple(t.shape)}:".encode()); h.update(t.reshape(-1).view(torch.uint8).numpy())
+    elif isinstance(obj, dict):
+        h.update(f"dict {len(obj)}:".encode())
+        for k in sorted(obj, key=repr): _digest_into(h, k); _digest_into(h, obj[k])
+    elif isinstance(obj, (list, tuple)):  # one kind: JSON reads a tuple back as a list
+        h.update(f"list {len(obj)}:".encode())
+        for v in obj: _digest_into(h, v)
+    else: h.update(f"{type(obj).__name__} {obj!r};".encode())
+
+def with_hash(obj):
+    "`obj` with the digest of its content under `HASH_KEY` (dicts only; a digest it had is replaced)."
+    if not isinstance(obj, dict): return obj
+    body = {k: v for k, v in obj.items() if k != HASH_KEY}
+    return {**body, HASH_KEY: content_hash(body)}
+
 def save_torch(obj, path: str|Path):
-    "`torch.save` `obj` to `path` atomically."
-    with atomic_write(path) as f: torch.save(obj, f)
+    "`torch.save` `obj` (a dict: with its content hash) to `path` atomically."
+    with atomic_write(path) as f: torch.save(with_hash(obj), f)
 
 def save_json(obj, path: str|Path):
-    "Write `obj` as indented JSON to `path` atomically."
-    with atomic_write(path, "w") as f: json.dump(obj, f, indent=2, default=str); f.write("\n")
+    "Write `obj` (a dict: with its content hash) as indented JSON to `path` atomically."
+    obj = with_hash(json.loads(json.dumps(obj, default=str)))  # the digest of what reading the file gives back
+    with atomic_write(path, "w") as f: json.dump(obj, f, indent=2); f.write("\n")
 
 def save_text(text: str, path: str|Path):
     "Write `text` to `path` atomically."
@@ -237,19 +262,34 @@ class FileFormatError(QddError):
 def _why(e: Exception) -> str:
     return f"{type(e).__name__}: {str(e).strip().splitlines()[0][:160] if str(e).strip() else ''}"
 
+def damaged_file(path, kind: str, why: str, fix: str) -> FileFormatError:
+    "The error for file `path` of `kind` that was written but cannot be used as it is now, and why; it is kept."
+    return FileFormatError(f"{path} is a damaged {kind} ({why}; the file is kept as it is for inspection): {fix}")
+
+def _verified(obj, path, kind: str, fix: str):
+    "`obj` without its content hash, after checking it; a file from before files carried one passes as it is."
+    if not isinstance(obj, dict) or HASH_KEY not in obj: return obj
+    written = obj.pop(HASH_KEY)
+    if written != content_hash(obj):
+        raise damaged_file(path, kind, "its content does not match the sha256 written with it", fix)
+    return obj
+
 def load_file(path: str|Path, # a .json file, or a torch file written by `save_torch`
               kind: str, # what it should hold, for the message: "checkpoint", "distilled set", ...
               fix: str, # what to do when it cannot be used, e.g. "delete it to start over"
-              keys=()): # top-level keys it must have
-    "The content of a qdd JSON or torch file (torch: `weights_only=True`); `FileFormatError` if it cannot be used."
+              keys=(), # top-level keys it must have
+              check=None): # fn(content) -> why its values cannot come from a run, or ''
+    "The content of a qdd JSON or torch file (torch: `weights_only=True`), its digest checked; else `FileFormatError`."
     path = Path(path)
     try:
         obj = json.loads(path.read_text()) if path.suffix == ".json" else torch.load(path, map_location="cpu",
                                                                                      weights_only=True)
     except FileNotFoundError: raise FileFormatError(f"no {kind} at {path}: {fix}") from None
     except Exception as e: raise FileFormatError(f"{path} is not a readable {kind} ({_why(e)}): {fix}") from None
+    obj = _verified(obj, path, kind, fix)
     missing = [k for k in keys if not isinstance(obj, dict) or k not in obj]
     if missing: raise FileFormatError(f"{path} is not a qdd {kind} (it has no {', '.join(map(repr, missing))}): {fix}")
+    if check and (why := check(obj)): raise damaged_file(path, kind, why, fix)
     return obj
 
 # %% ../nbs/00_core.ipynb #c8d460a6

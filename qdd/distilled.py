@@ -10,7 +10,7 @@ from pathlib import Path
 
 from torch import Tensor
 
-from .core import QddError, FileFormatError, load_file, save_torch
+from .core import QddError, FileFormatError, damaged_file, load_file, save_torch
 from .data import DataSet, canonical_name, show_per_class
 from .models import make_model
 from .replay import SGD_PROTOCOL, fresh_params, train_sgd, unroll
@@ -118,7 +118,7 @@ def check_matches(dset: DistilledSet, ds: DataSet):
 DISTILLED_FORMAT = "qdd.distilled/1"
 
 def save_distilled(dset: DistilledSet, path: str|Path):
-    "Write `dset` to `path` (one torch file of plain tensors and metadata) atomically."
+    "Write `dset` to `path` (one torch file of plain tensors and metadata, with its content hash) atomically."
     save_torch({"format": DISTILLED_FORMAT, **asdict(dset)}, path)
 
 def _check_shapes(d: DistilledSet) -> str:
@@ -130,19 +130,41 @@ def _check_shapes(d: DistilledSet) -> str:
     if d.lrs.ndim != 1 or len(d.lrs) % len(d.images): return f"{len(d.lrs)} lrs for {len(d.images)} steps"
     return ""
 
+def _check_values(d: DistilledSet) -> str:
+    "Why the values of `d` cannot come from a run (non-finite, negative lrs, labels outside its classes), or ''."
+    k, lrs = len(d.classes), d.lrs.detach().double()
+    if (bad := (~lrs.isfinite() | (lrs < 0)).nonzero()).numel():
+        i = bad[0].item(); return f"learning rate {lrs[i].item():.4g} at step {i + 1}; a run writes finite lrs >= 0"
+    if not d.images.isfinite().all(): return "images with NaN or infinite pixels"
+    if d.labels.ndim == 3:
+        if d.labels.shape[-1] != k: return f"soft labels over {d.labels.shape[-1]} classes for {k} classes"
+        return "" if d.labels.isfinite().all() else "soft labels with NaN or infinite values"
+    if d.labels.is_floating_point() or d.labels.is_complex(): return f"class labels of type {d.labels.dtype}"
+    if (bad := d.labels[(d.labels < 0) | (d.labels >= k)]).numel():
+        return f"label {bad[0].item()} outside the {k} classes 0..{k - 1}"
+    return ""
+
+def _remake(path: Path) -> str:
+    "How to get a usable set back at `path`: from its run's checkpoint when there is one, else by distilling again."
+    trust = "and open only distilled sets from sources you trust"
+    if (path.parent/"checkpoint.pt").exists():
+        return (f"rerun the distillation that made it (its `qdd distill` command, recorded in metrics.json, or `distill` "
+                f"with out={path.parent}): it writes the set again from the run's checkpoint, {trust}")
+    return f"recreate it with `qdd distill ... --out {path.parent}`, {trust}"
+
 def load_distilled(path: str|Path, model: str|None = None, dataset: str|None = None) -> DistilledSet:
-    "Read a distilled set safely (`weights_only=True`); `DistilledSetError` if made for another `model` or `dataset`."
+    "Read a distilled set safely (`weights_only=True`, hash and values checked); `DistilledSetError` if made for another `model` or `dataset`."
     path = Path(path)
     if path.is_dir() or (path.suffix != ".pt" and not path.exists()): path = path/"distilled.pt"  # a run folder
     if not path.exists():
         raise DistilledSetError(f"no distilled set at {path}: run `qdd distill ... --out {path.parent}` first")
-    fix = f"recreate it with `qdd distill ... --out {path.parent}`, and open only distilled sets from sources you trust"
+    fix = _remake(path)
     raw = load_file(path, "distilled set", fix, keys=("format",))
     if raw.pop("format") != DISTILLED_FORMAT:
         raise FileFormatError(f"{path} is not a qdd distilled set ({DISTILLED_FORMAT}): {fix}")
     try: dset = DistilledSet(**raw)
     except TypeError as e: raise FileFormatError(f"{path} is not a qdd distilled set ({e}): {fix}") from None
-    if why := _check_shapes(dset): raise FileFormatError(f"{path} is a damaged distilled set ({why}): {fix}")
+    if why := _check_shapes(dset) or _check_values(dset): raise damaged_file(path, "distilled set", why, fix)
     for what, want, have in (("model", model, dset.model),
                              ("data set", dataset and canonical_name(dataset), dset.dataset)):
         if want is not None and want != have:

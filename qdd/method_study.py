@@ -8,7 +8,7 @@ import dataclasses, math, statistics
 from pathlib import Path
 
 from .core import load_file, save_json
-from .config import DistillConfig, recipe
+from .config import DistillConfig, recipe, record_fix
 from .data import DataSet, toy_dataset
 from .distill import Distiller, last_good_state
 from .distilled import retarget
@@ -52,7 +52,7 @@ def restore_cross(archive: str|Path, root: str|Path) -> int:
     for p in sorted(Path(archive).glob("*/seed*.on-*.json")):
         seed, name = p.name.split(".", 1)
         if not (target := Path(root)/p.parent.name/seed/name).exists():
-            save_json(load_file(p, "cross score", f"delete {p}"), target); n += 1
+            save_json(load_file(p, "archived cross score", record_fix(p)), target); n += 1
     return n
 
 # %% ../nbs/11m_method_study.ipynb #3e7d0006
@@ -115,7 +115,7 @@ def source_records(source: tuple, found: dict, # study -> variant -> records (as
     "The records of a row's own runs: from the studies found, or the archive (seeds in `seeds` only)."
     if source[0] == "study": return found.get(source[1], {}).get(source[2], [])
     paths = [p for k in seeds if (p := Path(archive)/source[1]/source[2]/f"seed{k}.json").exists()]
-    return [load_file(p, "seed record", f"delete {p}") for p in paths]
+    return [load_file(p, "seed record", record_fix(p)) for p in paths]
 
 def collect_rows(found: dict, archive: str|Path, # the archived seed records (results/seeds)
                  runs: str|Path, # the seed studies' run folders (runs_dir/seeds)

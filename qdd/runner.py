@@ -4,7 +4,7 @@
 
 # %% ../nbs/13a_runner.ipynb #0987cef8
 from __future__ import annotations
-import contextlib, os, signal, sys, time, traceback
+import contextlib, os, signal, sys, threading, time, traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -12,9 +12,9 @@ from typing import Callable
 from .core import COUNT, EVERY, ConfigError, QddError
 
 # %% auto #0
-__all__ = ['STOP_GRACE', 'CLUSTER_EPILOG', 'Job', 'Stopped', 'Cluster', 'import_ray', 'ray_session', 'thread_env', 'in_worker',
-           'failure_words', 'outcome', 'Progress', 'run_jobs', 'check_resources', 'ray_probe', 'add_cluster_args',
-           'default_gpus', 'cluster_from_args']
+__all__ = ['STOP_GRACE', 'CLUSTER_EPILOG', 'Job', 'Stopped', 'Cluster', 'stop_on_sigterm', 'ctrl_c_reaches_us', 'how_to_stop',
+           'import_ray', 'ray_session', 'thread_env', 'in_worker', 'failure_words', 'outcome', 'Progress', 'run_jobs',
+           'check_resources', 'ray_probe', 'add_cluster_args', 'default_gpus', 'cluster_from_args']
 
 # %% ../nbs/13a_runner.ipynb #2c571b06
 @dataclass
@@ -45,6 +45,22 @@ class Cluster:
             raise ConfigError(f"--gpus-per-run takes a fraction in [0, 1] or a whole number of GPUs, got {self.gpus_per_run}")
         if self.max_retries < 0: raise ConfigError(f"--max-retries must be >= 0, got {self.max_retries}")
         if self.address == "": raise ConfigError("--address is empty: pass auto, HOST:PORT, or leave it out to start Ray here")
+
+# %% ../nbs/13a_runner.ipynb #9c4e2d10
+def _interrupt(signum, frame): raise KeyboardInterrupt(signal.Signals(signum).name)
+
+def stop_on_sigterm():
+    "Make SIGTERM (`kill PID`) stop this process as Ctrl-C does (runs checkpoint first); from the main thread only."
+    if threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGTERM, _interrupt)
+
+def ctrl_c_reaches_us() -> bool:
+    "False where SIGINT is ignored: a process a shell started in the background (`&`, `nohup`)."
+    return signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+
+def how_to_stop() -> str:
+    "What stops this process cleanly, in words."
+    kill = f"kill {os.getpid()}"
+    return f"Ctrl-C or `{kill}`" if ctrl_c_reaches_us() else f"`{kill}` (Ctrl-C does not reach a background job)"
 
 # %% ../nbs/13a_runner.ipynb #e68ddbf5
 def import_ray():
@@ -87,6 +103,7 @@ def ray_session(cluster: Cluster):
     else:
         _export_pythonpath(); os.environ.setdefault("RAY_worker_niceness", "0")  # Ray's default 15 starves runs on a busy machine
         _start_local(ray, (cluster.workers or os.cpu_count() or 1) * cluster.cpus_per_run, quiet)
+    stop_on_sigterm()  # ray.init made SIGTERM exit at once, without the runs' checkpoints
     try: yield ray
     finally: ray.shutdown()
 
@@ -182,6 +199,7 @@ def _run_on_ray(ray, jobs, cluster, shared, describe, progress, poll) -> dict:
     data = ray.put(shared)
     pending = {task.remote(j.fn, data, j.args, cluster.cpus_per_run, cluster.gpus_per_run): j for j in jobs}
     for j in jobs: progress.note(j, "queued")
+    progress.log(f"to stop: {how_to_stop()}; the same command then continues from the checkpoints")
     try: return _wait(ray, pending, cluster, describe, progress, poll)
     except KeyboardInterrupt: _stop(ray, pending, cluster, progress)
 
@@ -207,7 +225,8 @@ def _stop(ray, pending: dict, cluster, progress):
     try: ray.wait(list(pending), num_returns=len(pending), timeout=STOP_GRACE)
     except KeyboardInterrupt:
         for ref in pending: ray.cancel(ref, force=True)
-    raise Stopped("stopped by Ctrl-C: nothing new was started; rerun the same command to continue from the checkpoints")
+    raise Stopped("stopped by Ctrl-C (or SIGTERM): nothing new was started; rerun the same command to continue from the "
+                  "checkpoints")
 
 # %% ../nbs/13a_runner.ipynb #8d5a44d2
 def ray_probe(shared, fail: bool = False) -> str:

@@ -12,7 +12,8 @@ from .core import (FOLDER, ConfigError, FileFormatError, QddError, check_writabl
                       load_file, save_json, save_text)
 from .provenance import how_computed, one_code_version, provenance, record_version, run_command
 from .data import DataSet, dataset_source, load_dataset
-from .config import EXTENSIBLE, STABILISED, DistillConfig, config_diff, describe_diff, load_matching, recipe
+from .config import (EXTENSIBLE, STABILISED, DistillConfig, config_diff, describe_diff, load_matching, recipe,
+                         record_fix)
 from .watch import DIP_RULE
 from .methods.wang import learned_lrs
 from .distill import Distiller, DivergenceError, Interrupted, load_checkpoint, run_interruptibly
@@ -54,10 +55,10 @@ def run_seed(cfg: DistillConfig, # one seed's configuration
              ds: DataSet|None = None, progress: bool = False) -> dict:
     "Distil `cfg` into `folder` (resuming a checkpoint; the folder locked meanwhile) and return its record; a finished record is reused."
     folder = Path(folder)
-    if (saved := load_matching(folder/"record.json", cfg)) is not None: return saved
+    if (saved := load_matching(folder/"record.json", cfg, record_fix(folder/"record.json"))) is not None: return saved
     differs = lambda saved: describe_diff(config_diff(saved, cfg, EXTENSIBLE))
     with claim_run_folder(folder, "seed", asdict(cfg), differs=differs, adopt=_adopt_checkpoint(cfg), flag="--root"):
-        if (saved := load_matching(folder/"record.json", cfg)) is not None: return saved  # finished meanwhile by another process
+        if (saved := load_matching(folder/"record.json", cfg, record_fix(folder/"record.json"))) is not None: return saved  # finished meanwhile by another process
         d = Distiller(cfg, ds, folder)
         try: run_interruptibly(d, progress); diverged = None  # Ctrl-C or SIGTERM: a checkpoint, then Interrupted
         except DivergenceError as e: diverged = str(e)
@@ -126,7 +127,7 @@ def read_study(root: str|Path, variants,
     out = {}
     for v in variants:
         paths = sorted((Path(root)/v).glob("seed*/record.json"), key=lambda p: int(p.parent.name[4:]))
-        out[v] = [load_file(p, "seed record", f"delete {p} to rerun that seed") for p in paths
+        out[v] = [load_file(p, "seed record", record_fix(p)) for p in paths
                   if seeds is None or int(p.parent.name[4:]) in seeds]
     one_code_version([r for rs in out.values() for r in rs], mixed_ok)
     return out
@@ -144,7 +145,9 @@ def restore_records(archive: str|Path, root: str|Path) -> int:
     for p in sorted(Path(archive).glob("*/seed*.json")):
         if not p.stem[4:].isdigit(): continue  # seed<k>.json only (not the scores kept beside a record)
         target = Path(root)/p.parent.name/p.stem/"record.json"
-        if not target.exists(): save_text(p.read_text(), target); n += 1
+        if target.exists(): continue
+        load_file(p, "archived seed record", record_fix(p))  # a damaged copy is refused where it can be mended
+        save_text(p.read_text(), target); n += 1
     return n
 
 # %% ../nbs/11_seeds.ipynb #eba9d74f
@@ -160,7 +163,7 @@ def run_state(cfg: DistillConfig, # one run's configuration
     "One run's state in words: finished or diverged (final accuracy), running (progress, last evaluation) or not started."
     folder = Path(folder)
     try:
-        rec, state = load_matching(folder/"record.json", cfg), load_checkpoint(folder/"checkpoint.pt", cfg)
+        rec, state = load_matching(folder/"record.json", cfg, record_fix(folder/"record.json")), load_checkpoint(folder/"checkpoint.pt", cfg)
         if rec is not None:
             done = (f"diverged at epoch {rec['epochs_done']:.0f}" if rec["diverged"] else "finished") + f", final {rec['final_test_acc']:.2f}%"
             return done + (f"; {lr_words(state, cfg)}" if state is not None else "")

@@ -8,7 +8,7 @@ import math, statistics
 from pathlib import Path
 
 from .core import atomic_write, load_file, markdown_table
-from .config import STABILISED
+from .config import STABILISED, record_fix
 from .published import PUBLISHED
 from .seeds import STUDIES, resolve_dataset
 from .stats import (ALPHA, MIN_SEEDS, can_choose, choose_by_validation, compare, holm, one_sample, summarise,
@@ -25,7 +25,7 @@ def read_archive(archive: str|Path, # results/seeds: <folder>/<variant>/seed<k>.
                  studies: dict = STUDIES) -> dict[str, list[dict]]:
     "variant -> the archived records of study `name`, its declared seeds only, by seed."
     s = studies[name]; folder = Path(archive)/s["folder"]
-    return {v: [load_file(p, "seed record", f"delete {p} to rerun that seed") for k in s["seeds"]
+    return {v: [load_file(p, "seed record", record_fix(p)) for k in s["seeds"]
                 if (p := folder/v/f"seed{k}.json").exists()] for v in s["variants"]}
 
 def complete(records: list[dict]) -> list[dict]:

@@ -281,7 +281,8 @@ def test_a_device_that_is_not_here_and_a_cache_that_is_a_file(folder, tmp_path, 
     fails(["distill", "--dataset", folder, *TINY, "--out", str(tmp_path / "b")], capsys, "QDD_CACHE", "writable folder")
 
 
-def test_ctrl_c_saves_a_checkpoint_says_how_to_resume_and_resumes_exactly(folder, tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])  # Ctrl-C, and `kill PID` (what stops a background job)
+def test_ctrl_c_saves_a_checkpoint_says_how_to_resume_and_resumes_exactly(folder, tmp_path, signum):
     flags = ["distill", "--dataset", folder, "--model", "lenet", "--steps", "2", "--passes", "2", "--epochs", "200",
              "--batch-size", "40", "--checkpoint-every", "5", "--eval-every", "0", "--no-progress"]
     assert main([*flags, "--out", str(tmp_path / "whole")]) == 0
@@ -292,7 +293,7 @@ def test_ctrl_c_saves_a_checkpoint_says_how_to_resume_and_resumes_exactly(folder
     deadline = time.time() + 120
     while not (tmp_path / "cut" / "checkpoint.pt").exists() and time.time() < deadline: time.sleep(0.02)
     # in the outer loop: its first checkpoint is written, hundreds of iterations before the end
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     err = proc.communicate(timeout=120)[1]
     assert proc.returncode == 130, err
     assert "interrupted at iteration" in err and "rerun the same command to resume" in err, err

@@ -31,10 +31,11 @@ def initial_images(cfg: DistillConfig, ds: DataSet, default: str = "noise") -> T
 class Method:
     "Base of the distillation methods: learnable tensors, one outer loss, and the set they stand for."
     name = ""
+    image_init = "noise" # where the images start unless `cfg.image_init` says: noise, or real images of each label
     def __init__(self, cfg: DistillConfig, ds: DataSet, device):
         self.cfg, self.n_classes, self.colour, self.device = cfg, ds.n_classes, ds.in_channels == 3, device
         self.labels = labels_for(cfg, ds.n_classes).to(device)
-        self.tensors: dict[str, Tensor] = {}
+        self.tensors = dict(images=initial_images(cfg, ds, self.image_init).to(device).requires_grad_())
     def optimizer(self) -> torch.optim.Optimizer:
         "SGD with momentum 0.5 on every learnable tensor (the first-order references' image optimiser)."
         return torch.optim.SGD(list(self.tensors.values()), lr=self.cfg.lr, momentum=0.5)

@@ -14,7 +14,7 @@ from ..data import DataSet
 from ..dsa import siamese
 from ..models import functional_forward
 from ..replay import stream, train_sgd
-from .base import Method, by_class, initial_images
+from .base import Method, by_class
 
 # %% auto #0
 __all__ = ['TRAJECTORY', 'gradient_distance', 'trajectory', 'DC']
@@ -39,10 +39,9 @@ def trajectory(per_class: int) -> tuple[int, int]:
 
 class DC(Method):
     "Gradient matching with siamese augmentation, along short trajectories of random networks."
-    name = "dc"
+    name, image_init = "dc", "real"
     def __init__(self, cfg: DistillConfig, ds: DataSet, device):
         super().__init__(cfg, ds, device)
-        self.tensors = dict(images=initial_images(cfg, ds, "real").to(device).requires_grad_())
         self.outer, self.inner = trajectory(cfg.steps * cfg.ipc)
         self.net: dict|None = None
     def state(self) -> dict:

@@ -13,7 +13,7 @@ from ..data import DataSet
 from ..dsa import siamese
 from ..models import LeNet, QuantumLeNet, functional_forward, lenet_padding, lenet_trunk, linear, weights_of
 from ..replay import stream
-from .base import Method, by_class, initial_images
+from .base import Method, by_class
 
 # %% auto #0
 __all__ = ['embedding', 'DM']
@@ -33,10 +33,7 @@ def embedding(model, params: dict, x: Tensor, stage: str = "features") -> Tensor
 # %% ../../nbs/06e_methods_dm.ipynb #d3e0f006
 class DM(Method):
     "Distribution matching: the mean embedding of each class, real against synthetic, under random networks."
-    name = "dm"
-    def __init__(self, cfg: DistillConfig, ds: DataSet, device):
-        super().__init__(cfg, ds, device)
-        self.tensors = dict(images=initial_images(cfg, ds, "real").to(device).requires_grad_())
+    name, image_init = "dm", "real"
 
 @patch
 def outer_loss(self: DM, model, w0: dict, x: Tensor, y: Tensor, iteration: int) -> Tensor:

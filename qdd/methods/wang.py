@@ -15,7 +15,7 @@ from ..config import DistillConfig
 from ..data import DataSet
 from ..models import functional_forward
 from ..replay import unroll
-from .base import Method, initial_images
+from .base import Method
 
 # %% auto #0
 __all__ = ['softplus_inverse', 'learned_lrs', 'Wang']
@@ -37,8 +37,7 @@ class Wang(Method):
     def __init__(self, cfg: DistillConfig, ds: DataSet, device):
         super().__init__(cfg, ds, device)
         raw_lrs = torch.full((cfg.total_steps,), softplus_inverse(cfg.distill_lr))
-        self.tensors = dict(images=initial_images(cfg, ds).to(device).requires_grad_(),
-                            raw_lrs=raw_lrs.to(device).requires_grad_())
+        self.tensors["raw_lrs"] = raw_lrs.to(device).requires_grad_()
         if cfg.labels == "learned":
             self.tensors["labels"] = F.one_hot(self.labels, ds.n_classes).float().requires_grad_()
         self.last_params = {}
