@@ -9,22 +9,22 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 from .provenance import provenance
-from .core import (PORTABLE, QddError, ConfigError, FileFormatError, claim_run_folder, code_version,
+from .core import (PORTABLE, QddError, ConfigError, FileFormatError, claim_run_folder, code_version, check_fits,
+                      arg_type, COUNT, EVERY, FOLDER,
                       configure_threads, load_file, save_json, versions)
 from .data import DATASETS, canonical_name, load_dataset
 from .pqc import HERMITIAN_MODES
 from .distilled import load_distilled, retarget, save_distilled
 from .config import (STABILISED, INIT_MODES, METHOD_NAMES, LABEL_MODES, IMAGE_INITS, EMBEDDINGS, DistillConfig,
-                        EXTENSIBLE, FIELD_DEFAULTS, PRESETS, flag_of, model_kwargs, recipe)
+                        EXTENSIBLE, FIELD_DEFAULTS, FLOAT32_MAX, PRESETS, flag_of, model_kwargs, recipe)
 from .distill import Interrupted, run_interruptibly, Distiller, prepare_data
 from .watch import run_warnings
 from .evaluate import evaluate_distilled, random_real_baseline, train_full
 from .models import MODELS, make_model
 
 # %% auto #0
-__all__ = ['COUNT', 'EVERY', 'RATE', 'SEED', 'SHOWN', 'EXAMPLES', 'NOT_FOR', 'COMMANDS', 'command_line', 'parser',
-           'config_from_args', 'check_dataset', 'cmd_distill', 'cmd_evaluate', 'baseline_config', 'cmd_baseline',
-           'main']
+__all__ = ['RATE', 'SEED', 'SHOWN', 'EXAMPLES', 'NOT_FOR', 'COMMANDS', 'command_line', 'parser', 'config_from_args',
+           'check_dataset', 'cmd_distill', 'cmd_evaluate', 'baseline_config', 'cmd_baseline', 'main']
 
 # %% ../nbs/12_cli.ipynb #2fd6c68a
 def command_line(argv) -> str:
@@ -32,19 +32,8 @@ def command_line(argv) -> str:
     return shlex.join(["qdd", *argv])
 
 # %% ../nbs/12_cli.ipynb #0488084e
-def _checked(kind, ok, what: str):
-    "An argparse type: a `kind` value for which `ok` holds (NaN fails every test), else an error asking for `what`."
-    def parse(text):
-        try: value = kind(text)
-        except ValueError: value = None
-        if value is None or not ok(value): raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
-        return value
-    return parse
-
-COUNT = _checked(int, lambda v: v >= 1, "must be an integer >= 1")
-EVERY = _checked(int, lambda v: v >= 0, "must be an integer >= 0")
-RATE = _checked(float, lambda v: math.isfinite(v) and v > 0, "must be a finite number > 0")
-SEED = _checked(int, lambda v: 0 <= v < 2**63, "must be an integer in [0, 2**63)")
+RATE = arg_type(float, lambda v: math.isfinite(v) and 0 < v <= FLOAT32_MAX, f"must be a finite number > 0 and <= {FLOAT32_MAX:.3g}")
+SEED = arg_type(int, lambda v: 0 <= v < 2**63, "must be an integer in [0, 2**63)")
 SHOWN = {"train_subset": "all images", "n_qubits": 6, "n_layers": 3, "hermitian": "trainable", "init": "fixed",
          "inner_frozen": "none", "lr_cap": "none", "grad_clip": "none", "adaptive_clip": "none",
          "image_init": "noise for wang, real for dm and dc", "train_epochs": 1000}
@@ -95,7 +84,7 @@ def _distill_flags(p: argparse.ArgumentParser, baseline: bool = False):
         name = flag[2:].replace("-", "_")
         extra = {"--epochs": full, "--batch-size": " (--kind full: default 128)" if baseline else ""}.get(flag, "")
         p.add_argument(flag, type=typ, help=f"{what} ({_default(name)}){extra}")
-    p.add_argument("--out", required=True, type=Path,
+    p.add_argument("--out", required=True, type=FOLDER,
                    help="output folder; it belongs to this run (kind and configuration)")
     p.add_argument("--download", action="store_true", help="let torchvision fetch a missing MNIST, Fashion-MNIST or "
                    "CIFAR-10 into the data root (needs the network; default: never download)")
@@ -162,7 +151,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--n-inits", type=COUNT, default=20,
                    help="random init: held-out inits in the final evaluation (default: 20)")
     e = sub.add_parser("evaluate", help="replay a distilled set and measure test accuracy", **kw("evaluate"))
-    e.add_argument("dir", type=Path, help="folder holding distilled.pt; metrics_<backend>.json is written there")
+    e.add_argument("dir", type=FOLDER, help="folder holding distilled.pt; metrics_<backend>.json is written there")
     e.add_argument("--backend", default="torch",
                    help="torch or pennylane:DEVICE, e.g. pennylane:lightning.qubit (default: torch)")
     e.add_argument("--shots", type=COUNT, help="finite shots on a PennyLane device (default: exact expectations)")
@@ -270,6 +259,9 @@ def cmd_evaluate(args, argv) -> dict:
     if args.on_model:
         dset = retarget(dset, args.on_model, dict(hermitian="trainable") if args.on_model == "qlenet" else {},
                         args.train_epochs)
+    if args.shots:  # PennyLane keeps every shot's sample of every wire (int64) before averaging
+        qubits = dset.model_kwargs.get("n_qubits", 6)
+        check_fits(16.0 * args.shots * qubits, f"the samples of --shots {args.shots} on {qubits} qubits", "lower --shots")
     threads = configure_threads(args.threads)
     with claim_run_folder(folder, None, flag="DIR"):  # lock only: no distillation may rewrite the set meanwhile
         t0 = time.perf_counter()

@@ -8,16 +8,16 @@ import dataclasses, math
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
-from .core import ConfigError, load_file
+from .core import ConfigError, check_fits, load_file
 from .data import canonical_name
 from .pqc import HERMITIAN_MODES  # one source: the circuit's own list
 from .models import MODELS
 
 # %% auto #0
 __all__ = ['INIT_MODES', 'METHOD_NAMES', 'LABEL_MODES', 'IMAGE_INITS', 'EMBEDDINGS', 'PRESETS', 'MODEL_PRESETS', 'FIRST_ORDER',
-           'METHOD_PRESETS', 'STABILISED', 'CLI_FLAGS', 'EXTENSIBLE', 'FIELD_DEFAULTS', 'DistillConfig', 'preset_for',
-           'recipe', 'flag_of', 'validate', 'model_kwargs', 'config_diff', 'describe_diff', 'record_fix',
-           'load_matching']
+           'METHOD_PRESETS', 'STABILISED', 'SHAPES', 'CLI_FLAGS', 'FLOAT32_MAX', 'EXTENSIBLE', 'FIELD_DEFAULTS',
+           'DistillConfig', 'preset_for', 'recipe', 'sizes', 'check_sizes', 'flag_of', 'validate', 'model_kwargs',
+           'config_diff', 'describe_diff', 'record_fix', 'load_matching']
 
 # %% ../nbs/06a_config.ipynb #7bc533f2
 INIT_MODES = ("fixed", "random")
@@ -108,6 +108,31 @@ def recipe(dataset: str, preset: str|None = None,
     # an image folder is recorded by its absolute path, so a relative path cannot resume against another folder
     return validate(DistillConfig(dataset=canonical_name(dataset), **layers))
 
+# %% ../nbs/06a_config.ipynb #f587c3aa
+# (channels, side, classes) of each data set; others (image folders) at the smallest shape one can have
+SHAPES = {"mnist": (1, 28, 10), "fashion_mnist": (1, 28, 10), "cifar10": (3, 32, 10)}
+
+def _flags(cfg, *names) -> str: return " x ".join(f"{flag_of(n)} {getattr(cfg, n)}" for n in names)
+
+def sizes(cfg: DistillConfig) -> list[tuple[float, str, str]]:
+    "(bytes, what, what to lower) of the biggest tensors of a run of `cfg`: a lower bound."
+    c, side, k = SHAPES.get(cfg.dataset, (1, 1, 2))
+    shape = f"{k} classes x {c * side * side} pixels" if cfg.dataset in SHAPES else "2 classes or more"
+    qubits, layers = (cfg.n_qubits or 6, cfg.n_layers or 3) if cfg.model == "qlenet" else (0, 0)
+    weights = 1000 + 3 * qubits * layers  # any model here has over 1000 weights, the circuit 3 angles per qubit and layer
+    out = [(16.0 * cfg.steps * cfg.ipc * k * c * side * side,  # images, their gradient and two Adam moments
+            f"the distilled images ({_flags(cfg, 'steps', 'ipc')} x {shape})",
+            "lower --ipc or --steps"),
+           (16.0 * weights, f"the circuit's parameters (--n-qubits {qubits} x --n-layers {layers})", "lower --n-layers")]
+    if cfg.method == "wang":  # every inner step keeps its weights and their gradient for the outer gradient
+        out.append((8.0 * cfg.total_steps * weights, f"the unrolled inner steps ({_flags(cfg, 'steps', 'passes')} "
+                    f"steps x {weights} weights or more)", "lower --steps or --passes"))
+    return out
+
+def check_sizes(cfg: DistillConfig):
+    "ConfigError, before any work, when a run of `cfg` cannot fit in this machine's memory."
+    for needed, what, fix in sizes(cfg): check_fits(needed, what, fix)
+
 # %% ../nbs/06a_config.ipynb #e78e9e3b
 CLI_FLAGS = ("dataset", "model", "hermitian", "init", "steps", "passes", "ipc", "distill_lr", "lr", "epochs",
              "batch_size", "train_subset", "seed", "eval_every", "checkpoint_every", "n_qubits", "n_layers", "val_size",
@@ -127,6 +152,24 @@ def _positive(cfg, *names, strict=True):
             raise ConfigError(f"{flag_of(n)} must be a finite number, got {v}")
         if v <= 0 if strict else v < 0:
             raise ConfigError(f"{flag_of(n)} must be {'> 0' if strict else '>= 0'}, got {v}")
+
+FLOAT32_MAX = 3.4028234663852886e38  # torch computes in float32: a larger finite number overflows there
+
+def _check_types(cfg):
+    "ConfigError for a field of the wrong type (papermill -p epochs 1.5) or a number torch cannot hold."
+    for f in dataclasses.fields(cfg):
+        v, kind = getattr(cfg, f.name), str(f.type).replace(" ", "").split("|")
+        if v is None and "None" in kind: continue
+        want = {"int": int, "float": (int, float), "str": str, "bool": bool}[kind[0]]
+        if not isinstance(v, want) or (isinstance(v, bool) and kind[0] != "bool"):
+            raise ConfigError(f"{flag_of(f.name)} must be {_WORDS[kind[0]]}, got {v!r} ({type(v).__name__})")
+        if kind[0] == "int" and abs(v) >= 2**63 and f.name != "seed":  # the seed: its own range
+            raise ConfigError(f"{flag_of(f.name)} must be below 2**63 (a 64-bit integer), got {v}")
+        if kind[0] == "float" and math.isfinite(v) and abs(v) > FLOAT32_MAX:
+            raise ConfigError(f"{flag_of(f.name)} must be at most {FLOAT32_MAX:.3g} (the largest float32, which torch "
+                              f"computes in), got {v:g}")
+
+_WORDS = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}
 
 def _one_of(cfg, name, choices):
     v = getattr(cfg, name)
@@ -149,6 +192,7 @@ def _check_methods(cfg: DistillConfig):
 
 def validate(cfg: DistillConfig) -> DistillConfig:
     "Check every field of `cfg`; raise `ConfigError` naming the first bad one by its flag."
+    _check_types(cfg)
     if cfg.model not in MODELS and not cfg.model.startswith("custom:"):
         raise ConfigError(f"unknown model {cfg.model!r}: choose one of {', '.join(MODELS)}")
     if cfg.init not in INIT_MODES: raise ConfigError(f"--init must be one of {', '.join(INIT_MODES)}, got {cfg.init!r}")
@@ -169,6 +213,10 @@ def validate(cfg: DistillConfig) -> DistillConfig:
     if not 0 < cfg.decay_factor <= 1:
         raise ConfigError(f"{flag_of('decay_factor')} must be in (0, 1], got {cfg.decay_factor}")
     _check_methods(cfg)
+    if cfg.train_subset and cfg.val_size >= cfg.train_subset:
+        raise ConfigError(f"--val-size {cfg.val_size} holds out all of --train-subset {cfg.train_subset}, leaving "
+                          "nothing to train on: lower --val-size (or raise --train-subset)")
+    check_sizes(cfg)
     return cfg
 
 def model_kwargs(cfg: DistillConfig) -> dict:

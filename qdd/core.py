@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #8c78715e
 from __future__ import annotations
-import contextlib, fcntl, functools, hashlib, importlib.util, json, os, random, subprocess, sys, tempfile, time
+import contextlib, errno, fcntl, functools, hashlib, importlib.util, json, os, random, subprocess, sys, tempfile, time
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +13,11 @@ from .provenance import PortableError, enter_portable, portable_requested
 import torch
 
 # %% auto #0
-__all__ = ['PORTABLE', 'MALLOC_SETTINGS', 'HASH_KEY', 'RESULT_FILES', 'QddError', 'ConfigError', 'check_portable',
-           'seed_everything', 'make_generator', 'default_device', 'tune_malloc', 'configure_threads', 'to_device',
-           'data_candidates', 'data_root', 'cache_dir', 'atomic_write', 'content_hash', 'with_hash', 'save_torch',
-           'save_json', 'save_text', 'markdown_table', 'save_table', 'show_figure', 'note_too_short', 'FileFormatError',
+__all__ = ['PORTABLE', 'COUNT', 'EVERY', 'MALLOC_SETTINGS', 'HASH_KEY', 'RESULT_FILES', 'QddError', 'ConfigError',
+           'check_portable', 'seed_everything', 'make_generator', 'default_device', 'memory_bytes', 'check_fits',
+           'arg_type', 'FOLDER', 'tune_malloc', 'configure_threads', 'to_device', 'data_candidates', 'data_root',
+           'cache_dir', 'atomic_write', 'WriteError', 'content_hash', 'with_hash', 'save_torch', 'save_json',
+           'save_text', 'markdown_table', 'save_table', 'show_figure', 'note_too_short', 'FileFormatError',
            'damaged_file', 'load_file', 'RunFolderError', 'check_writable', 'remove_temporaries', 'claim_run_folder',
            'code_version', 'versions']
 
@@ -64,10 +65,46 @@ def default_device() -> torch.device:
     try: device = torch.device(name)
     except RuntimeError:
         raise ConfigError(f"QDD_DEVICE={name!r} is not a torch device: set it to cpu or cuda, or unset it") from None
+    if device.type not in ("cpu", "cuda"):  # torch names more devices (xpu, meta, ...) than qdd computes on
+        raise ConfigError(f"QDD_DEVICE={name}: qdd computes on cpu or cuda only; set QDD_DEVICE=cpu or cuda, or unset it")
     if device.type == "cuda" and not (torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()):
         raise ConfigError(f"QDD_DEVICE={name} but torch sees no such GPU here: unset QDD_DEVICE or set QDD_DEVICE=cpu")
     return device
 
+
+# %% ../nbs/00_core.ipynb #44141d1e
+def memory_bytes() -> int:
+    "This machine's physical memory in bytes."
+    try: return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError): return 1 << 50  # unknown: refuse nothing
+
+def _size(n: float) -> str: return f"{n / 2**30:.3g} GiB" if n < 2**50 else f"{n:.3g} bytes"
+
+def check_fits(needed: float, # estimated bytes of the biggest tensors
+               what: str, # what needs them, with the flag that sets its size, e.g. "the distilled images (--ipc 10)"
+               fix: str): # what to lower
+    "ConfigError, before any allocation, when `needed` bytes exceed this machine's memory."
+    if needed > (have := memory_bytes()):
+        raise ConfigError(f"{what} need about {_size(needed)}, more than this machine's {_size(have)} of memory: {fix}")
+
+# %% ../nbs/00_core.ipynb #eb33a641
+def arg_type(kind, ok, what: str):
+    "An argparse type: a `kind` value for which `ok` holds (NaN fails every test), else an error asking for `what`."
+    import argparse
+    def parse(text):
+        try: value = kind(text)
+        except ValueError: value = None
+        if value is None or not ok(value): raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
+        return value
+    return parse
+
+COUNT = arg_type(int, lambda v: v >= 1, "must be an integer >= 1")
+EVERY = arg_type(int, lambda v: v >= 0, "must be an integer >= 0")
+_NAMED = arg_type(str, str.strip, "must name a folder ('.' for this one)")
+
+def FOLDER(text: str) -> Path:
+    "An argparse type: a folder path, never empty (`Path('')` would be the current folder)."
+    return Path(_NAMED(text))
 
 # %% ../nbs/00_core.ipynb #f310e2d8
 MALLOC_SETTINGS = {"M_TRIM_THRESHOLD": (-1, 1 << 30), "M_MMAP_THRESHOLD": (-3, 1 << 28)}  # glibc mallopt codes
@@ -139,16 +176,29 @@ def _umask():
 def atomic_write(path: str|Path, # final location of the file
                  mode: str = "wb"): # "wb" or "w"
     "Context manager yielding a file object whose content replaces `path` only if the block succeeds."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    path, tmp = Path(path), None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush(); os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
+    except BaseException as e:
+        if tmp: Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError): raise WriteError(path, e) from None
+        raise
+
+class WriteError(QddError):
+    "A file could not be written (full disk, read-only folder): the message names it and what to do; the old one is kept."
+    def __init__(self, path: Path, e: OSError):
+        fix = {errno.ENOSPC: "the disk is full: free space and rerun the same command (finished files are kept)",
+               errno.EDQUOT: "the disk quota is full: free space and rerun the same command (finished files are kept)",
+               errno.EROFS: "the file system is read-only: write elsewhere (another folder or QDD_CACHE)"}
+        why = fix.get(e.errno, "write elsewhere (a folder you can write to), or fix the folder's permissions")
+        super().__init__(f"cannot write {path} ({e.strerror or e}): {why}")
+        self.path, self.errno = path, e.errno
 
 # %% ../nbs/00_core.ipynb #2be8e63a
 HASH_KEY = "sha256"  # where a dict file keeps the digest of the rest of its content

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .core import QddError, ConfigError, cache_dir, data_root, save_torch, to_device
+from .core import QddError, ConfigError, WriteError, cache_dir, data_root, save_torch, to_device
 
 # %% auto #0
 __all__ = ['DATASETS', 'DataError', 'DataSet', 'normalize', 'denormalize', 'canonical_name', 'channel_stats', 'load_dataset',
@@ -239,7 +239,10 @@ def load_dataset(name: str, # "mnist", "fashion_mnist", "cifar10" or "imagefolde
         trx, try_, tex, tey, classes = reader(root, download)
         if mean is None: mean, std = channel_stats(trx)
         raw = dict(train_x=trx, train_y=try_, test_x=tex, test_y=tey, classes=classes, mean=mean, std=std)
-        if path is not None: save_torch(raw, path)
+        if path is not None:
+            try: save_torch(raw, path)
+            except WriteError as e:  # the cache only saves time: a read-only or full QDD_CACHE must not stop a run
+                warnings.warn(f"{e}; not caching {name} (QDD_CACHE points at the cache folder)")
     m, s = tuple(raw["mean"]), tuple(raw["std"])
     return DataSet(name, train_x=normalize(raw["train_x"], m, s), train_y=raw["train_y"],
                    test_x=normalize(raw["test_x"], m, s),
@@ -254,6 +257,7 @@ def _write_png(x: Tensor, path: Path):
 def sample_per_class(labels: Tensor, # (N,) int64 labels
                      k: int, # images per class
                      generator: torch.Generator|None = None, # random stream (default: torch's global one)
+                     flag: str = "--train-subset", # the option that asked for `k`, named when a class has fewer
                     ) -> Tensor:
     "Indices of `k` random examples of each class, grouped by class in label order."
     if k < 1: raise ConfigError(f"k must be >= 1 images per class, got {k}")
@@ -261,7 +265,7 @@ def sample_per_class(labels: Tensor, # (N,) int64 labels
     for c in labels.unique().tolist():
         idx = (labels == c).nonzero().squeeze(1)
         if len(idx) < k: raise ConfigError(f"class {c} has only {len(idx)} examples; cannot sample {k} per class: "
-                                           "lower --train-subset (or, for a random-real baseline, --ipc or --steps)")
+                                           f"lower {flag}" + (" (or, for a random-real baseline, --ipc or --steps)" if flag == "--train-subset" else ""))
         picks.append(idx[torch.randperm(len(idx), generator=generator)[:k]])
     return torch.cat(picks)
 

@@ -67,7 +67,7 @@ def split_validation(ds: DataSet, n: int # images to hold out, n // classes of e
     if not n: return ds, ds.train_x[:0], ds.train_y[:0]
     per_class = n // ds.n_classes
     if per_class < 1: raise ConfigError(f"--val-size must be 0 or >= {ds.n_classes} (one image per class), got {n}")
-    idx = sample_per_class(ds.train_y, per_class, stream(0, "validation"))
+    idx = sample_per_class(ds.train_y, per_class, stream(0, "validation"), flag="--val-size")
     keep = torch.ones(len(ds.train_y), dtype=torch.bool); keep[idx] = False
     return dataclasses.replace(ds, train_x=ds.train_x[keep], train_y=ds.train_y[keep]), ds.train_x[idx], ds.train_y[idx]
 
@@ -320,12 +320,13 @@ def distill(cfg: DistillConfig, # what to distil, see `recipe`
             out: str|Path|None = None, # folder for checkpoint.pt and distilled.pt; None keeps nothing on disk
             ds: DataSet|None = None, # an already loaded data set (default: load cfg.dataset)
             progress: bool = True, device=None,
-            model=None) -> DistilledSet: # any torch module to distil for (default: cfg.model)
+            model=None, # any torch module to distil for (default: cfg.model)
+            kind: str = "distill") -> DistilledSet: # the run kind `out` belongs to (a paper notebook's: "paper-run")
     "Run (or resume) a distillation; return its `DistilledSet`, saved as `out`/distilled.pt (folder held meanwhile)."
     if out is None: return Distiller(cfg, ds, None, device, model=model).run(progress)
     if model is not None: cfg = dataclasses.replace(cfg, model=f"custom:{type(model).__name__}")
     differs = lambda saved: describe_diff(config_diff(saved, cfg, EXTENSIBLE))
-    with claim_run_folder(out, "distill", asdict(cfg), differs=differs, adopt=_adopt(cfg)):
+    with claim_run_folder(out, kind, asdict(cfg), differs=differs, adopt=_adopt(cfg)):
         dset = run_interruptibly(Distiller(cfg, ds, out, device, model=model), progress)
         save_distilled(dset, Path(out)/"distilled.pt")
     return dset

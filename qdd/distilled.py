@@ -58,7 +58,12 @@ def build_model(dset: DistilledSet, seed: int|None = None, torch_device=None, **
     c, h = dset.images.shape[2], dset.images.shape[-1]
     model = make_model(dset.model, c, h, len(dset.classes), seed=dset.init_seed if seed is None else seed,
                        **{**dset.model_kwargs, **overrides})
-    if seed is None and dset.init_state is not None: model.load_state_dict(dset.init_state, strict=False)
+    if seed is None and dset.init_state is not None:
+        try: model.load_state_dict(dset.init_state, strict=False)
+        except RuntimeError as e:  # a size mismatch: the set was distilled for a model of another shape
+            raise DistilledSetError(f"this set's weights w0 do not fit {dset.model} with {overrides or dset.model_kwargs} "
+                                    f"({str(e).strip().splitlines()[-1].strip()[:160]}): build the model the set was "
+                                    "distilled for (drop the overrides), or evaluate it from fresh inits (--on-model)") from None
     return model.to(torch_device or "cpu")
 
 # %% ../nbs/05_distilled.ipynb #cc4a1c07
@@ -150,7 +155,7 @@ def _remake(path: Path) -> str:
 def load_distilled(path: str|Path, model: str|None = None, dataset: str|None = None) -> DistilledSet:
     "Read a distilled set safely (`weights_only=True`, hash and values checked); `DistilledSetError` if made for another `model` or `dataset`."
     path = Path(path)
-    if path.is_dir(): path = path/"distilled.pt"
+    if path.is_dir() or (path.suffix != ".pt" and not path.exists()): path = path/"distilled.pt"  # a run folder
     if not path.exists():
         raise DistilledSetError(f"no distilled set at {path}: run `qdd distill ... --out {path.parent}` first")
     fix = _remake(path)

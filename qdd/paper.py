@@ -8,20 +8,52 @@ import argparse, contextlib, json, os, shlex, subprocess, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .core import ConfigError, QddError, load_file
+from .core import FOLDER, RESULT_FILES, ConfigError, QddError, RunFolderError, check_writable, load_file, save_json
 from .provenance import run_command
 from .data import dataset_source, toy_dataset
 from .runner import CLUSTER_EPILOG, Cluster, Job, Stopped, add_cluster_args, cluster_from_args, ray_session, run_jobs
 
 # %% auto #0
-__all__ = ['PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'SEED_STUDIES', 'BEYOND', 'SEED_NOTEBOOKS', 'DIE_WITH_PARENT', 'TRAIN_SIZES',
-           'WHAT', 'Run', 'parse_epochs', 'distill_runs', 'beyond_runs', 'profile_phases', 'profile_runs',
-           'papermill_command', 'wait_or_kill', 'execute', 'reproduce', 'profile_dirs', 'check_device', 'thread_env',
-           'default_jobs', 'paper_job', 'keep_notebook', 'step_seconds', 'estimate_seconds', 'seed_runs',
-           'missing_seed_runs', 'archived_records', 'epoch_seconds', 'timed_epoch_seconds', 'seeds_estimate', 'run_row',
-           'list_runs', 'archived_seconds', 'missing_words', 'main']
+__all__ = ['PAPER_KIND', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'SEED_STUDIES', 'BEYOND', 'SEED_NOTEBOOKS', 'DIE_WITH_PARENT',
+           'TRAIN_SIZES', 'WHAT', 'paper_folder', 'paper_out', 'Run', 'parse_epochs', 'distill_runs', 'beyond_runs',
+           'profile_phases', 'profile_runs', 'papermill_command', 'wait_or_kill', 'execute', 'reproduce',
+           'profile_dirs', 'check_parameters', 'check_device', 'thread_env', 'default_jobs', 'paper_job',
+           'keep_notebook', 'step_seconds', 'estimate_seconds', 'seed_runs', 'missing_seed_runs', 'archived_records',
+           'epoch_seconds', 'timed_epoch_seconds', 'seeds_estimate', 'run_row', 'list_runs', 'archived_seconds',
+           'missing_words', 'main']
 
 # %% ../nbs/13_paper.ipynb #294a7080
+PAPER_KIND = "paper-run"  # the run kind of a paper runner's folder (see qdd.core.claim_run_folder)
+
+def _made_here(folder: Path) -> bool:
+    "claim_run_folder's `adopt`: a folder from before run records is a paper run's if the runner wrote its command.txt."
+    cmd = Path(folder)/"command.txt"
+    return cmd.exists() and " papermill " in cmd.read_text()
+
+def _kind(folder: Path) -> str|None:
+    "The run kind recorded in `folder`/run.json (None without one)."
+    record = Path(folder)/"run.json"
+    if not record.exists(): return None
+    return load_file(record, "run record", f"delete {record} if nothing in {folder} is needed", keys=("kind",))["kind"]
+
+def paper_folder(folder: Path) -> bool:
+    "Whether `folder` is a paper run's: its run record says so, or a paper run made it before paper runs had a kind."
+    kind, metrics = _kind(folder), Path(folder)/"metrics.json"
+    older = _made_here(folder) or (metrics.exists() and "params" in load_file(metrics, "metrics file", f"delete {metrics} to rerun"))
+    return kind == PAPER_KIND or (kind in (None, "distill") and older)  # only paper notebooks record "params"
+
+def paper_out(out_dir: str|Path, # a paper notebook's `out_dir`, or the runner's run folder
+              flag: str = "out_dir") -> Path: # how the user named it, for the message
+    "`out_dir`, created; `RunFolderError` if another kind of run (`qdd distill`, a study) has results there."
+    out = check_writable(out_dir, flag)
+    if not any((out/n).exists() for n in RESULT_FILES): return out  # a record without results protects nothing
+    if not paper_folder(out):
+        raise RunFolderError(f"{out} holds the results of a `{_kind(out) or 'qdd'}` run; a paper run would overwrite "
+                             f"them: pass another {flag}, or delete the folder to start over")
+    if _kind(out) == "distill":  # recorded by the notebook's distillation before paper runs had a kind of their own
+        save_json({**load_file(out/"run.json", "run record", "delete it"), "kind": PAPER_KIND}, out/"run.json")
+    return out
+
 @dataclass
 class Run:
     "One parameterised notebook execution."
@@ -33,7 +65,7 @@ class Run:
     def done(self, runs_dir: Path) -> bool:
         "Finished with these parameters, and after every run it reads last finished."
         path = self.folder(runs_dir)/"metrics.json"
-        if not path.exists(): return False
+        if not path.exists() or not paper_folder(self.folder(runs_dir)): return False  # another kind of run's results
         recorded = load_file(path, "metrics file", f"delete {path} to rerun {self.name}").get("params") or {}
         inputs = [Path(runs_dir)/a/"metrics.json" for a in self.after]
         fresh = all(not p.exists() or p.stat().st_mtime <= path.stat().st_mtime for p in inputs)
@@ -154,8 +186,8 @@ def wait_or_kill(proc: subprocess.Popen) -> int:
 
 def execute(run: Run, runs_dir: Path, results_dir: Path, nbs_dir: Path, timeout: int = 36000, env: dict|None = None) -> tuple[str, float, int]:
     "Run one notebook; return (name, seconds, exit status). Output goes to its folder's log.txt."
-    folder = run.folder(runs_dir); folder.mkdir(parents=True, exist_ok=True)
-    cmd, t0 = papermill_command(run, runs_dir, results_dir, nbs_dir, timeout), time.perf_counter()
+    folder, t0 = paper_out(run.folder(runs_dir), "--runs-dir"), time.perf_counter()  # no other kind of run's folder
+    cmd = papermill_command(run, runs_dir, results_dir, nbs_dir, timeout)
     (folder/"command.txt").write_text(shlex.join(cmd) + "\n")
     with open(folder/"log.txt", "w") as log:
         proc = subprocess.Popen(DIE_WITH_PARENT + cmd, stdout=log, stderr=subprocess.STDOUT, cwd=nbs_dir, env={**os.environ, **(env or {})})
@@ -179,6 +211,8 @@ def reproduce(profile: str = "paper", runs_dir=None, results_dir=None, nbs_dir=N
     if only:
         picked = {r.name for r in _select([r for p in phases for r in p], only)}
         phases = [[r for r in p if r.name in picked] for p in phases]
+    for r in (r for p in phases for r in p): check_parameters(r, nbs_dir)  # every run's, before the first starts
+    check_writable(runs_dir, "--runs-dir"); check_writable(results_dir, "--results-dir")
     with ray_session(cluster) if cluster else contextlib.nullcontext():  # one Ray for every phase
         for phase in phases:
             todo = [r for r in phase if force or r.name == "report" or not r.done(runs_dir)]
@@ -194,6 +228,29 @@ def profile_dirs(profile: str, runs_dir=None, results_dir=None) -> tuple[Path, P
     repo = lambda: Path(__file__).resolve().parent.parent  # the checkout this module is in
     runs_dir = Path(runs_dir or repo()/"runs"/profile)
     return runs_dir, Path(results_dir or (repo()/"results" if profile == "paper" else runs_dir/"results"))
+
+def _fits(value, default) -> bool:
+    "Whether `value` may replace a parameter whose default is `default`: its type (an int for a float; None for any)."
+    if value is None or default is None: return True
+    if isinstance(value, dict) and not isinstance(default, dict):  # per data set: {"mnist": 2, "cifar10": 3}
+        return all(_fits(v, default) for v in value.values())
+    if isinstance(default, bool) or isinstance(value, bool): return type(value) is type(default)
+    if isinstance(default, float): return isinstance(value, (int, float))
+    return isinstance(value, type(default))
+
+def check_parameters(run: Run, nbs_dir: Path):
+    "ConfigError before any notebook starts when `run` passes its notebook a parameter it lacks, or of another type."
+    import ast, logging, papermill
+    logging.getLogger("papermill").setLevel(logging.ERROR)  # its parser warns on comments it cannot read
+    declared = papermill.inspect_notebook(str(Path(nbs_dir)/run.notebook))
+    for k, v in run.params.items():
+        if k not in declared:
+            raise ConfigError(f"{run.name}: {run.notebook} has no parameter {k!r} (it has {', '.join(declared)})")
+        try: default = ast.literal_eval(declared[k]["default"])
+        except (ValueError, SyntaxError): continue  # an expression: no type to compare with
+        if not _fits(v, default):
+            raise ConfigError(f"{run.name}: parameter {k} = {v!r} is a {type(v).__name__}, but {run.notebook}'s default is "
+                              f"{default!r} ({type(default).__name__}): pass a value of that type")
 
 def check_device(device: str|None):
     "ConfigError before any run when `device` is cuda and this machine has no GPU."
@@ -392,14 +449,13 @@ def main(argv=None) -> int:
                    help="the studies over seeds report the records there are (archived with the results, or "
                    "finished) and run none of the seed runs missing")
     p.add_argument("--portable", action="store_true", help="the portable mode: the same bits on any x86 CPU, slower (one thread, baseline kernels; see qdd.provenance); every run inherits it)")
-    p.add_argument("--runs-dir", help="where run folders go (default runs/PROFILE)")
-    p.add_argument("--results-dir", help="where tables and figures go (default results/ for paper, runs/PROFILE/results otherwise)")
+    p.add_argument("--runs-dir", type=FOLDER, help="where run folders go (default runs/PROFILE)")
+    p.add_argument("--results-dir", type=FOLDER, help="where tables and figures go (default results/ for paper, runs/PROFILE/results otherwise)")
     add_cluster_args(p, workers=("--jobs", "--workers"), cpus=("--threads", "--cpus-per-run"))
     a = p.parse_args(argv)
     try:
         if a.list: return list_runs(a.profile, a.epochs, a.device, runs_dir=a.runs_dir, results_dir=a.results_dir,
                                     records_only=a.records_only)
-        if a.workers is not None and a.workers < 1: raise ConfigError(f"--jobs must be >= 1, got {a.workers}")
         failed = reproduce(a.profile, a.runs_dir, a.results_dir, cluster=cluster_from_args(a, a.device), only=a.only,
                            force=a.force, epochs=a.epochs, threads=a.cpus_per_run, device=a.device,
                            records_only=a.records_only)

@@ -64,6 +64,9 @@ def run_command(module: str, # the command's module, with a `main(argv) -> int` 
     from qdd.runner import stop_on_sigterm
     stop_on_sigterm()  # `kill PID` stops a run as Ctrl-C does: a checkpoint first, then status 130
     try: return importlib.import_module(module).main(argv)
+    except SystemExit as e:  # argparse refused an option (2, its usage and the flag printed) or --help / --version (0)
+        if isinstance(e.code, int) or e.code is None: return e.code or 0
+        raise
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; files already written are complete (writes are atomic): rerun to resume",
               file=sys.stderr)

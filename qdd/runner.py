@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .core import ConfigError, QddError
+from .core import COUNT, EVERY, ConfigError, QddError
 
 # %% auto #0
 __all__ = ['STOP_GRACE', 'CLUSTER_EPILOG', 'Job', 'Stopped', 'Cluster', 'stop_on_sigterm', 'ctrl_c_reaches_us', 'how_to_stop',
@@ -247,11 +247,11 @@ def add_cluster_args(p, workers=("--workers",), # option names of the runs at on
     "Add the runner's options (--address, --workers, --cpus-per-run, --gpus-per-run, --max-retries) to parser `p`."
     g = p.add_argument_group("where runs go (Ray)")
     g.add_argument("--address", help="Ray cluster to use: auto (this node's cluster) or HOST:PORT (default: start Ray here)")
-    g.add_argument(*workers, dest="workers", type=int, help="runs at once when Ray starts here (default: one per core)")
-    g.add_argument(*cpus, dest="cpus_per_run", type=int, default=1, help="CPUs (threads) of each run (default 1)")
+    g.add_argument(*workers, dest="workers", type=COUNT, help="runs at once when Ray starts here (default: one per core)")
+    g.add_argument(*cpus, dest="cpus_per_run", type=COUNT, default=1, help="CPUs (threads) of each run (default 1)")
     g.add_argument("--gpus-per-run", type=float, help="share of a GPU per run: 0.25 packs four on a GPU (default: 1 where "
                    "torch sees a GPU, else 0; runs with 0 compute on the CPU)")
-    g.add_argument("--max-retries", type=int, default=3, help="reruns of a run whose worker was lost (default 3)")
+    g.add_argument("--max-retries", type=EVERY, default=3, help="reruns of a run whose worker was lost (default 3)")
 
 def default_gpus(device: str|None = None) -> float:
     "A run's GPU share by default: a whole GPU when runs compute on one (`device` cuda, or auto where torch sees one), else 0."

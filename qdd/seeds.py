@@ -8,8 +8,8 @@ import argparse, statistics, sys, time
 from dataclasses import asdict
 from pathlib import Path
 
-from .core import (ConfigError, FileFormatError, QddError, claim_run_folder, code_version, load_file, note_too_short,
-                      save_json, save_text)
+from .core import (FOLDER, ConfigError, FileFormatError, QddError, check_writable, claim_run_folder, code_version,
+                      load_file, note_too_short, save_json, save_text)
 from .provenance import how_computed, one_code_version, provenance, record_version, run_command
 from .data import DataSet, dataset_source, load_dataset
 from .config import (EXTENSIBLE, STABILISED, DistillConfig, config_diff, describe_diff, load_matching, recipe,
@@ -358,7 +358,7 @@ def resolve_dataset(base: dict) -> dict:
 def main(argv=None) -> int:
     "Run a named study on Ray, or list where its runs stand: python -m qdd.seeds NAME [--root DIR] [--status | --replay]."
     p = argparse.ArgumentParser(prog="python -m qdd.seeds", description="Run a seed study of qdd.seeds.STUDIES.", epilog=CLUSTER_EPILOG)
-    p.add_argument("study", choices=list(STUDIES)); p.add_argument("--root", default="runs/seeds", help="where run folders go (shared by every node)")
+    p.add_argument("study", choices=list(STUDIES)); p.add_argument("--root", type=FOLDER, default="runs/seeds", help="where run folders go (shared by every node)")
     p.add_argument("--shard", default="0/1", help="K/N: only every N-th run starting at K (default 0/1: all)")
     p.add_argument("--status", action="store_true", help="list every run's state (finished, running, not started) and run nothing")
     p.add_argument("--replay", action="store_true", help="list every run's alpha after replaying its checkpoint, and run nothing")
@@ -370,9 +370,10 @@ def main(argv=None) -> int:
     except (ValueError, AssertionError): p.error(f"--shard takes K/N with 0 <= K < N, got {a.shard!r}")
     s = STUDIES[a.study]
     study = (resolve_dataset(s["base"]), s["variants"], s["seeds"], Path(a.root)/s["folder"])  # base, variants, seeds, root
+    if a.root.exists() and not a.root.is_dir(): p.error(f"--root {a.root} is a file, not a folder: pass a folder path")
     if a.status: print(study_status(*study)); return 0
     if a.replay: print(study_replay(*study)); return 0
-    try: outcomes = execute_study(*study, shard=(k, n), cluster=cluster_from_args(a))
+    try: check_writable(study[3], "--root"); outcomes = execute_study(*study, shard=(k, n), cluster=cluster_from_args(a))
     except (Interrupted, Stopped) as e: print(f"qdd.seeds {a.study}: {e}", file=sys.stderr); return 130
     except QddError as e: print(f"python -m qdd.seeds: error: {e}", file=sys.stderr); return 2
     print(study_table(read_study(study[3], study[1], a.mixed_versions)))

@@ -29,3 +29,10 @@ def fresh_cache(tmp_path, monkeypatch) -> Path:
     "An empty QDD_CACHE for the duration of one test."
     monkeypatch.setenv("QDD_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache"
+
+
+@pytest.fixture(scope="module")
+def toy_folder(tmp_path_factory) -> str:
+    "The `--dataset` of a small image folder made for the module (see helpers.toy_image_folder)."
+    from helpers import toy_image_folder
+    return f"imagefolder:{toy_image_folder(tmp_path_factory.mktemp('toy'))}"

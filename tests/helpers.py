@@ -16,3 +16,8 @@ def toy_image_folder(root: Path, n_train=12, n_test=4, size=28) -> Path:
                 img = (level + torch.randint(-15, 16, (3, size, size), generator=g)).clamp(0, 255).to(torch.uint8)
                 _write_png(img, root / split / f"c{c}" / f"{i}.png")
     return root
+
+
+# a distillation of a few seconds on a toy image folder (see toy_image_folder)
+TINY = ["--model", "lenet", "--steps", "1", "--passes", "2", "--epochs", "1", "--batch-size", "40", "--eval-every", "0",
+        "--no-progress"]

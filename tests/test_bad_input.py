@@ -21,12 +21,10 @@ from qdd.data import _IDX_FILES, DataError, load_dataset
 from qdd.distilled import DistilledSetError, load_distilled
 from qdd.config import load_matching, recipe
 from qdd.evaluate import evaluate_distilled
-from helpers import toy_image_folder
+from helpers import TINY, toy_image_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 QDD = [str(Path(sys.executable).parent / "qdd")]
-TINY = ["--model", "lenet", "--steps", "1", "--passes", "2", "--epochs", "1", "--batch-size", "40", "--eval-every", "0",
-        "--no-progress"]
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"}
 
 
