@@ -240,7 +240,9 @@ others), put --root on a file system all nodes share, install the same qdd on ev
 (on a node of the cluster) or --address HEAD:6379. Ray 2.60 clusters use token authentication: give every node and
 the driver the cluster's token (Ray's token-auth docs), or set RAY_AUTH_MODE=disabled everywhere on a trusted network.
 Start the nodes with RAY_worker_niceness=0 unless runs should yield to everything else (Ray's default niceness is 15). Without --address Ray starts on this machine, one run per core.
-Every run checkpoints into its folder: a lost worker is rerun from its checkpoint, and after Ctrl-C the same command continues."""
+Every run checkpoints into its folder: a lost worker is rerun from its checkpoint, and after Ctrl-C (or `kill PID` for
+a background job) the same command continues. The speed-up of more workers: `python bench/study_scaling.py` (the
+figures measured on a 2-core machine are in results/bench/study_scaling.txt of a checkout)."""
 
 def add_cluster_args(p, workers=("--workers",), # option names of the runs at once
                      cpus=("--cpus-per-run",)): # option names of each run's CPUs
