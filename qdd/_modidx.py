@@ -352,6 +352,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                            'qdd.paper.profile_dirs': ('paper.html#profile_dirs', 'qdd/paper.py'),
                            'qdd.paper.profile_phases': ('paper.html#profile_phases', 'qdd/paper.py'),
                            'qdd.paper.profile_runs': ('paper.html#profile_runs', 'qdd/paper.py'),
+                           'qdd.paper.recorded_in_results': ('paper.html#recorded_in_results', 'qdd/paper.py'),
                            'qdd.paper.reproduce': ('paper.html#reproduce', 'qdd/paper.py'),
                            'qdd.paper.run_row': ('paper.html#run_row', 'qdd/paper.py'),
                            'qdd.paper.seed_runs': ('paper.html#seed_runs', 'qdd/paper.py'),

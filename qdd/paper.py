@@ -17,10 +17,10 @@ from .runner import CLUSTER_EPILOG, Cluster, Job, Stopped, add_cluster_args, clu
 __all__ = ['PAPER_KIND', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'SEED_STUDIES', 'BEYOND', 'SEED_NOTEBOOKS', 'DIE_WITH_PARENT',
            'TRAIN_SIZES', 'WHAT', 'paper_folder', 'paper_out', 'Run', 'parse_epochs', 'distill_runs', 'beyond_runs',
            'profile_phases', 'profile_runs', 'papermill_command', 'wait_or_kill', 'execute', 'reproduce',
-           'profile_dirs', 'check_parameters', 'check_device', 'thread_env', 'default_jobs', 'paper_job',
-           'keep_notebook', 'step_seconds', 'estimate_seconds', 'seed_runs', 'missing_seed_runs', 'archived_records',
-           'epoch_seconds', 'timed_epoch_seconds', 'seeds_estimate', 'run_row', 'list_runs', 'archived_seconds',
-           'missing_words', 'main']
+           'recorded_in_results', 'profile_dirs', 'check_parameters', 'check_device', 'thread_env', 'default_jobs',
+           'paper_job', 'keep_notebook', 'step_seconds', 'estimate_seconds', 'seed_runs', 'missing_seed_runs',
+           'archived_records', 'epoch_seconds', 'timed_epoch_seconds', 'seeds_estimate', 'run_row', 'list_runs',
+           'archived_seconds', 'missing_words', 'main']
 
 # %% ../nbs/13_paper.ipynb #294a7080
 PAPER_KIND = "paper-run"  # the run kind of a paper runner's folder (see qdd.core.claim_run_folder)
@@ -215,13 +215,21 @@ def reproduce(profile: str = "paper", runs_dir=None, results_dir=None, nbs_dir=N
     check_writable(runs_dir, "--runs-dir"); check_writable(results_dir, "--results-dir")
     with ray_session(cluster) if cluster else contextlib.nullcontext():  # one Ray for every phase
         for phase in phases:
-            todo = [r for r in phase if force or r.name == "report" or not r.done(runs_dir)]
+            recorded = {r.name: records_only and not force and recorded_in_results(r, results_dir) for r in phase}
+            todo = [r for r in phase if force or r.name == "report" or not (r.done(runs_dir) or recorded[r.name])]
             for r in phase:
-                if r not in todo: log(f"skip {r.name}: complete ({r.folder(runs_dir)/'metrics.json'})")
+                if recorded[r.name] and r not in todo: log(f"skip {r.name}: recorded in {recorded[r.name]} (--records-only)")
+                elif r not in todo: log(f"skip {r.name}: complete ({r.folder(runs_dir)/'metrics.json'})")
                 elif r.params.get("run_missing"): log(missing_words(r, runs_dir, results_dir))
             failed += _run_all(todo, runs_dir=runs_dir, results_dir=results_dir, nbs_dir=nbs_dir, cluster=cluster, threads=threads,
                                log=log, device=device)
     return failed
+
+def recorded_in_results(r: Run, results_dir: Path) -> Path|None:
+    "The metrics a computing run `r` (not a seed study, Figure 1 or the report) left in `results_dir`/metrics, if any."
+    if r.notebook in SEED_NOTEBOOKS or r.name in ("figure1", "report"): return None
+    metrics = Path(results_dir)/"metrics"/f"{r.name}.json"
+    return metrics if metrics.exists() else None
 
 def profile_dirs(profile: str, runs_dir=None, results_dir=None) -> tuple[Path, Path]:
     "(runs folder, results folder) of `profile`: runs/PROFILE, and results/ (paper) or runs/PROFILE/results."
@@ -446,8 +454,9 @@ def main(argv=None) -> int:
     p.add_argument("--list", action="store_true",
                    help="list the runs of the profile, the runs missing and an estimate of their time, and exit")
     p.add_argument("--records-only", action="store_true",
-                   help="the studies over seeds report the records there are (archived with the results, or "
-                   "finished) and run none of the seed runs missing")
+                   help="regenerate from the records, computing nothing: runs whose metrics are in the results "
+                   "(results/metrics) are skipped, and the studies over seeds report the records there are (archived "
+                   "with the results, or finished) and run none of the seed runs missing")
     p.add_argument("--portable", action="store_true", help="the portable mode: the same bits on any x86 CPU, slower (one thread, baseline kernels; see qdd.provenance); every run inherits it)")
     p.add_argument("--runs-dir", type=FOLDER, help="where run folders go (default runs/PROFILE)")
     p.add_argument("--results-dir", type=FOLDER, help="where tables and figures go (default results/ for paper, runs/PROFILE/results otherwise)")

@@ -61,8 +61,6 @@ def run_command(module: str, # the command's module, with a `main(argv) -> int` 
     prog = prog or ("qdd" if module == "qdd.cli" else f"python -m {module}")
     if portable_requested(argv) and portable_mismatches(): _reexec(module, argv)
     import importlib
-    from qdd.runner import stop_on_sigterm
-    stop_on_sigterm()  # `kill PID` stops a run as Ctrl-C does: a checkpoint first, then status 130
     try: return importlib.import_module(module).main(argv)
     except SystemExit as e:  # argparse refused an option (2, its usage and the flag printed) or --help / --version (0)
         if isinstance(e.code, int) or e.code is None: return e.code or 0

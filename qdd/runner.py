@@ -98,6 +98,7 @@ def ray_session(cluster: Cluster):
     "The `ray` module, connected to `cluster` for the block (started here and shut down after, unless one already runs)."
     ray = import_ray()
     if ray.is_initialized(): yield ray; return
+    sigterm = signal.getsignal(signal.SIGTERM)  # ray.init replaces it, and ray.shutdown does not put it back
     quiet = dict(include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     if cluster.address: _connect(ray, cluster.address, quiet)
     else:
@@ -105,7 +106,9 @@ def ray_session(cluster: Cluster):
         _start_local(ray, (cluster.workers or os.cpu_count() or 1) * cluster.cpus_per_run, quiet)
     stop_on_sigterm()  # ray.init made SIGTERM exit at once, without the runs' checkpoints
     try: yield ray
-    finally: ray.shutdown()
+    finally:
+        ray.shutdown()
+        if threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGTERM, sigterm)
 
 # %% ../nbs/13a_runner.ipynb #877dfd10
 def thread_env(threads: int) -> dict:
