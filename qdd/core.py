@@ -264,7 +264,9 @@ def show_figure(fig, # a matplotlib figure
     import io
     from IPython.display import Image, display
     buf = io.BytesIO(); fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    if close: __import__("matplotlib.pyplot").pyplot.close(fig)
+    if close:
+        import matplotlib.pyplot as plt
+        plt.close(fig)
     display(Image(buf.getvalue()))
 
 def note_too_short(ax, # the axes of a curve panel

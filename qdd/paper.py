@@ -17,10 +17,10 @@ from .runner import CLUSTER_EPILOG, Cluster, Job, Stopped, add_cluster_args, clu
 __all__ = ['PAPER_KIND', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'SEED_STUDIES', 'BEYOND', 'SEED_NOTEBOOKS', 'DIE_WITH_PARENT',
            'TRAIN_SIZES', 'WHAT', 'paper_folder', 'paper_out', 'Run', 'parse_epochs', 'distill_runs', 'beyond_runs',
            'profile_phases', 'profile_runs', 'papermill_command', 'wait_or_kill', 'execute', 'reproduce',
-           'recorded_in_results', 'profile_dirs', 'check_parameters', 'check_device', 'thread_env', 'default_jobs',
-           'paper_job', 'keep_notebook', 'step_seconds', 'estimate_seconds', 'seed_runs', 'missing_seed_runs',
-           'archived_records', 'epoch_seconds', 'timed_epoch_seconds', 'seeds_estimate', 'run_row', 'list_runs',
-           'archived_seconds', 'missing_words', 'main']
+           'recorded_in_results', 'is_done', 'profile_dirs', 'check_parameters', 'check_device', 'thread_env',
+           'default_jobs', 'paper_job', 'keep_notebook', 'step_seconds', 'estimate_seconds', 'seed_runs',
+           'missing_seed_runs', 'archived_records', 'epoch_seconds', 'timed_epoch_seconds', 'seeds_estimate', 'run_row',
+           'list_runs', 'archived_seconds', 'missing_words', 'main']
 
 # %% ../nbs/13_paper.ipynb #294a7080
 PAPER_KIND = "paper-run"  # the run kind of a paper runner's folder (see qdd.core.claim_run_folder)
@@ -215,12 +215,12 @@ def reproduce(profile: str = "paper", runs_dir=None, results_dir=None, nbs_dir=N
     check_writable(runs_dir, "--runs-dir"); check_writable(results_dir, "--results-dir")
     with ray_session(cluster) if cluster else contextlib.nullcontext():  # one Ray for every phase
         for phase in phases:
-            recorded = {r.name: records_only and not force and recorded_in_results(r, results_dir) for r in phase}
-            todo = [r for r in phase if force or r.name == "report" or not (r.done(runs_dir) or recorded[r.name])]
+            todo = [r for r in phase if force or r.name == "report" or not is_done(r, runs_dir, results_dir, records_only)]
             for r in phase:
-                if recorded[r.name] and r not in todo: log(f"skip {r.name}: recorded in {recorded[r.name]} (--records-only)")
-                elif r not in todo: log(f"skip {r.name}: complete ({r.folder(runs_dir)/'metrics.json'})")
-                elif r.params.get("run_missing"): log(missing_words(r, runs_dir, results_dir))
+                if r in todo:
+                    if r.params.get("run_missing"): log(missing_words(r, runs_dir, results_dir))
+                elif r.done(runs_dir): log(f"skip {r.name}: complete ({r.folder(runs_dir)/'metrics.json'})")
+                else: log(f"skip {r.name}: recorded in {recorded_in_results(r, results_dir)} (--records-only)")
             failed += _run_all(todo, runs_dir=runs_dir, results_dir=results_dir, nbs_dir=nbs_dir, cluster=cluster, threads=threads,
                                log=log, device=device)
     return failed
@@ -230,6 +230,10 @@ def recorded_in_results(r: Run, results_dir: Path) -> Path|None:
     if r.notebook in SEED_NOTEBOOKS or r.name in ("figure1", "report"): return None
     metrics = Path(results_dir)/"metrics"/f"{r.name}.json"
     return metrics if metrics.exists() else None
+
+def is_done(r: Run, runs_dir: Path, results_dir: Path, records_only: bool = False) -> bool:
+    "Whether `r` need not run: finished in `runs_dir`, or (with --records-only) recorded in `results_dir`."
+    return r.done(runs_dir) or bool(records_only and recorded_in_results(r, results_dir))
 
 def profile_dirs(profile: str, runs_dir=None, results_dir=None) -> tuple[Path, Path]:
     "(runs folder, results folder) of `profile`: runs/PROFILE, and results/ (paper) or runs/PROFILE/results."
@@ -356,9 +360,10 @@ def missing_seed_runs(run: Run, runs_dir: Path, results_dir: Path) -> dict[tuple
 
 def archived_records(results_dir: Path) -> dict[Path, dict]:
     "Every seed record archived under `results_dir`/seeds/<folder>/<variant>/seed<k>.json."
-    paths = sorted(Path(results_dir).glob("seeds/*/*/seed*.json"))
-    paths = [p for p in paths if p.stem[4:].isdigit()]  # seed<k>.json, not the scores kept beside
-    return {p: load_file(p, "seed record", f"delete {p}") for p in paths}
+    from qdd.config import record_fix
+    from qdd.seeds import archived_record_paths
+    paths = archived_record_paths(Path(results_dir)/"seeds", "*/*/seed*.json")
+    return {p: load_file(p, "seed record", record_fix(p)) for p in paths}
 
 def epoch_seconds(results_dir: Path) -> dict[tuple, float]:
     "(folder, variant) -> the archived records' own CPU seconds per epoch, mean over its seeds."
@@ -391,10 +396,11 @@ WHAT = {"figure1.ipynb": "Figure 1: the architecture and the circuit", "stabilit
 
 def run_row(r: Run, runs_dir: Path, results_dir: Path, device=None,
             cache: dict|None = None, # step timings by configuration (`estimate_seconds`)
-            per_epoch: dict|None = None # `epoch_seconds` of the archive
+            per_epoch: dict|None = None, # `epoch_seconds` of the archive
+            records_only: bool = False # --records-only: a run recorded in the results is not run
            ) -> dict:
     "What run `r` is, how many of its runs are missing and the estimated seconds of those."
-    p, done = r.params, r.done(runs_dir)
+    p, done = r.params, is_done(r, runs_dir, results_dir, records_only)
     if r.notebook == "distill.ipynb":
         model = p["model"] + (f" {p['hermitian']}" if p["hermitian"] else "")
         return dict(run=r.name, what=f"Table I, {p['dataset_label']} {model}, {p['epochs']} epochs",
@@ -415,7 +421,7 @@ def list_runs(profile: str, epochs=None, device: str|None = None, log=print, run
     runs_dir, results_dir = profile_dirs(profile, runs_dir, results_dir)
     cache, per_epoch = {}, epoch_seconds(results_dir)
     runs = profile_runs(profile, epochs, records_only)
-    rows = [run_row(r, runs_dir, results_dir, device, cache, per_epoch) for r in runs]
+    rows = [run_row(r, runs_dir, results_dir, device, cache, per_epoch, records_only) for r in runs]
     log(f"{'run':24s} {'what':58s} {'runs missing':>20s} {'estimate':>9s}")
     for w in rows: log(f"{w['run']:24s} {w['what']:58s} {w['missing']:>20s} {_duration(w['seconds']):>9s}")
     total = sum(w["seconds"] or 0.0 for w in rows)

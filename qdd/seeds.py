@@ -24,9 +24,9 @@ from .runner import CLUSTER_EPILOG, Cluster, Job, Stopped, add_cluster_args, clu
 # %% auto #0
 __all__ = ['LATE_EVALS', 'MNIST_Q', 'CIFAR_5', 'CIFAR_400', 'CIFAR_Q', 'MNIST_FOLDER', 'FIRST_ORDER_EVAL', 'STUDIES',
            'make_record', 'run_seed', 'study_configs', 'seed_job', 'run_progress', 'study_jobs', 'execute_study',
-           'run_study', 'read_study', 'archive_records', 'restore_records', 'lr_words', 'run_state', 'study_status',
-           'replayed_alpha', 'study_replay', 'fmt_stat', 'study_table', 'seed_table', 'curves_figure',
-           'resolve_dataset', 'main', 'study_report']
+           'run_study', 'read_study', 'archive_records', 'archived_record_paths', 'restore_records', 'lr_words',
+           'run_state', 'study_status', 'replayed_alpha', 'study_replay', 'fmt_stat', 'study_table', 'seed_table',
+           'curves_figure', 'resolve_dataset', 'main', 'study_report']
 
 # %% ../nbs/11_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -139,11 +139,15 @@ def archive_records(root: str|Path, archive: str|Path) -> int:
     for p in paths: save_text(p.read_text(), Path(archive)/p.parent.parent.name/f"{p.parent.name}.json")
     return len(paths)
 
+def archived_record_paths(archive: str|Path, # a study folder's archive (<variant>/seed<k>.json)
+                          pattern: str = "*/seed*.json") -> list[Path]: # "*/*/seed*.json" under results/seeds
+    "The archived seed records matching `pattern` under `archive`, sorted: seed<k>.json only, not the scores beside."
+    return [p for p in sorted(Path(archive).glob(pattern)) if p.stem[4:].isdigit()]
+
 def restore_records(archive: str|Path, root: str|Path) -> int:
     "Put archived records back under `root` where no record is; returns how many were restored."
     n = 0
-    for p in sorted(Path(archive).glob("*/seed*.json")):
-        if not p.stem[4:].isdigit(): continue  # seed<k>.json only (not the scores kept beside a record)
+    for p in archived_record_paths(archive):
         target = Path(root)/p.parent.name/p.stem/"record.json"
         if target.exists(): continue
         load_file(p, "archived seed record", record_fix(p))  # a damaged copy is refused where it can be mended
