@@ -143,6 +143,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                           'qdd.data._read_tv': ('data.html#_read_tv', 'qdd/data.py'),
                           'qdd.data._resolve': ('data.html#_resolve', 'qdd/data.py'),
                           'qdd.data._samples': ('data.html#_samples', 'qdd/data.py'),
+                          'qdd.data._save_cache': ('data.html#_save_cache', 'qdd/data.py'),
                           'qdd.data._stats': ('data.html#_stats', 'qdd/data.py'),
                           'qdd.data._write_png': ('data.html#_write_png', 'qdd/data.py'),
                           'qdd.data.augment': ('data.html#augment', 'qdd/data.py'),

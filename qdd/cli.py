@@ -14,6 +14,7 @@ from .core import (PORTABLE, QddError, ConfigError, FileFormatError, claim_run_f
                       configure_threads, load_file, save_json, versions)
 from .data import DATASETS, canonical_name, load_dataset
 from .pqc import HERMITIAN_MODES
+from .sim import QUBITS, LAYERS
 from .distilled import load_distilled, retarget, save_distilled
 from .config import (STABILISED, INIT_MODES, METHOD_NAMES, LABEL_MODES, IMAGE_INITS, EMBEDDINGS, DistillConfig,
                         EXTENSIBLE, FIELD_DEFAULTS, FLOAT32_MAX, PRESETS, flag_of, model_kwargs, recipe)
@@ -34,8 +35,8 @@ def command_line(argv) -> str:
 # %% ../nbs/12_cli.ipynb #0488084e
 RATE = arg_type(float, lambda v: math.isfinite(v) and 0 < v <= FLOAT32_MAX, f"must be a finite number > 0 and <= {FLOAT32_MAX:.3g}")
 SEED = arg_type(int, lambda v: 0 <= v < 2**63, "must be an integer in [0, 2**63)")
-SHOWN = {"train_subset": "all images", "n_qubits": 6, "n_layers": 3, "hermitian": "trainable", "init": "fixed",
-         "inner_frozen": "none", "lr_cap": "none", "grad_clip": "none", "adaptive_clip": "none",
+SHOWN = {"train_subset": "all images", "n_qubits": QUBITS, "n_layers": LAYERS, "hermitian": "trainable",
+         "init": "fixed", "inner_frozen": "none", "lr_cap": "none", "grad_clip": "none", "adaptive_clip": "none",
          "image_init": "noise for wang, real for dm and dc", "train_epochs": 1000}
 
 def _default(name: str) -> str:
@@ -260,7 +261,7 @@ def cmd_evaluate(args, argv) -> dict:
         dset = retarget(dset, args.on_model, dict(hermitian="trainable") if args.on_model == "qlenet" else {},
                         args.train_epochs)
     if args.shots:  # PennyLane keeps every shot's sample of every wire (int64) before averaging
-        qubits = dset.model_kwargs.get("n_qubits", 6)
+        qubits = dset.model_kwargs.get("n_qubits", QUBITS)
         check_fits(16.0 * args.shots * qubits, f"the samples of --shots {args.shots} on {qubits} qubits", "lower --shots")
     threads = configure_threads(args.threads)
     with claim_run_folder(folder, None, flag="DIR"):  # lock only: no distillation may rewrite the set meanwhile

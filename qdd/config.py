@@ -11,6 +11,7 @@ from pathlib import Path
 from .core import ConfigError, check_fits, load_file
 from .data import canonical_name
 from .pqc import HERMITIAN_MODES  # one source: the circuit's own list
+from .sim import QUBITS, LAYERS
 from .models import MODELS
 
 # %% auto #0
@@ -118,7 +119,7 @@ def sizes(cfg: DistillConfig) -> list[tuple[float, str, str]]:
     "(bytes, what, what to lower) of the biggest tensors of a run of `cfg`: a lower bound."
     c, side, k = SHAPES.get(cfg.dataset, (1, 1, 2))
     shape = f"{k} classes x {c * side * side} pixels" if cfg.dataset in SHAPES else "2 classes or more"
-    qubits, layers = (cfg.n_qubits or 6, cfg.n_layers or 3) if cfg.model == "qlenet" else (0, 0)
+    qubits, layers = (cfg.n_qubits or QUBITS, cfg.n_layers or LAYERS) if cfg.model == "qlenet" else (0, 0)
     weights = 1000 + 3 * qubits * layers  # any model here has over 1000 weights, the circuit 3 angles per qubit and layer
     out = [(16.0 * cfg.steps * cfg.ipc * k * c * side * side,  # images, their gradient and two Adam moments
             f"the distilled images ({_flags(cfg, 'steps', 'ipc')} x {shape})",

@@ -13,12 +13,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .core import QddError, ConfigError, WriteError, cache_dir, data_root, save_torch, to_device
+from .core import (QddError, ConfigError, FileFormatError, WriteError, cache_dir, data_root, load_file, save_torch,
+                      to_device)
 
 # %% auto #0
-__all__ = ['DATASETS', 'DataError', 'DataSet', 'normalize', 'denormalize', 'canonical_name', 'channel_stats', 'load_dataset',
-           'sample_per_class', 'crop_flip', 'augment', 'epoch_batches', 'show_per_class', 'show_dataset',
-           'cifar10_source', 'dataset_source', 'toy_dataset']
+__all__ = ['DATASETS', 'RAW_KEYS', 'DataError', 'DataSet', 'normalize', 'denormalize', 'canonical_name', 'channel_stats',
+           'load_dataset', 'sample_per_class', 'crop_flip', 'augment', 'epoch_batches', 'show_per_class',
+           'show_dataset', 'cifar10_source', 'dataset_source', 'toy_dataset']
 
 # %% ../nbs/01_data.ipynb #e8590f3b
 class DataError(QddError):
@@ -216,12 +217,23 @@ def _cache_file(name: str, paths) -> Path:
     slug = "".join(c if c.isalnum() else "_" for c in name)[-60:]
     return cache_dir()/f"{slug}-{_fingerprint(name, paths)}.pt"
 
-def _load_cache(path: Path):
-    try: return torch.load(path, weights_only=True)
-    except Exception as e:
-        warnings.warn(f"cache file {path} is unreadable ({type(e).__name__}: {e}); rebuilding it from the source files")
-        return None
+RAW_KEYS = ("train_x", "train_y", "test_x", "test_y", "classes", "mean", "std")
 
+def _load_cache(path: Path) -> dict|None:
+    "The decoded data set cached at `path`; None when it is unreadable or damaged: moved aside, with a warning."
+    aside = path.with_suffix(".damaged")
+    fix = f"it is moved to {aside.name} and rebuilt from the source files"
+    try: return load_file(path, "data cache", fix, keys=RAW_KEYS)
+    except FileFormatError as e: path.replace(aside); warnings.warn(str(e)); return None
+
+def _save_cache(raw: dict, path: Path, name: str):
+    "Cache `raw` at `path` and delete the stale caches of the same data set; a cache that cannot be written only warns."
+    try: save_torch(raw, path)
+    except WriteError as e:  # the cache only saves time: a read-only or full QDD_CACHE must not stop a run
+        warnings.warn(f"{e}; not caching {name} (QDD_CACHE points at the cache folder)"); return
+    slug = path.name.rsplit("-", 1)[0]
+    for old in path.parent.glob(f"{slug}-*.pt"):
+        if old != path: old.unlink(missing_ok=True)
 
 # %% ../nbs/01_data.ipynb #1494654b
 def load_dataset(name: str, # "mnist", "fashion_mnist", "cifar10" or "imagefolder:PATH"
@@ -239,10 +251,7 @@ def load_dataset(name: str, # "mnist", "fashion_mnist", "cifar10" or "imagefolde
         trx, try_, tex, tey, classes = reader(root, download)
         if mean is None: mean, std = channel_stats(trx)
         raw = dict(train_x=trx, train_y=try_, test_x=tex, test_y=tey, classes=classes, mean=mean, std=std)
-        if path is not None:
-            try: save_torch(raw, path)
-            except WriteError as e:  # the cache only saves time: a read-only or full QDD_CACHE must not stop a run
-                warnings.warn(f"{e}; not caching {name} (QDD_CACHE points at the cache folder)")
+        if path is not None: _save_cache(raw, path, name)
     m, s = tuple(raw["mean"]), tuple(raw["std"])
     return DataSet(name, train_x=normalize(raw["train_x"], m, s), train_y=raw["train_y"],
                    test_x=normalize(raw["test_x"], m, s),

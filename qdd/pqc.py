@@ -12,15 +12,15 @@ from fastcore.basics import patch
 from torch import nn, Tensor
 
 from .core import ConfigError, atomic_write
-from .sim import (_real_dtype, check_hermitians, example_inputs, hermitian_from, pauli_coefficients_of_a,
-                     torch_expvals)
+from .sim import (QUBITS, LAYERS, _real_dtype, check_hermitians, example_inputs, hermitian_from,
+                     pauli_coefficients_of_a, torch_expvals)
 
 # %% auto #0
 __all__ = ['HERMITIAN_MODES', 'BACKENDS', 'MAX_TORCH_QUBITS', 'make_qnode', 'reference_qnode', 'draw_circuit', 'circuit_specs',
            'installed_devices', 'pennylane_diff_method', 'FirstOrderOnly', 'xavier_normal_', 'PQC']
 
 # %% ../nbs/02_pqc.ipynb #fac8bd6b
-def make_qnode(n_qubits: int = 6, n_layers: int = 3, # circuit size; weights have shape (n_layers, n_qubits, 3)
+def make_qnode(n_qubits: int = QUBITS, n_layers: int = LAYERS, # circuit size; weights have shape (n_layers, n_qubits, 3)
                device: str = "default.qubit", # any installed PennyLane device
                diff_method: str = "backprop", # PennyLane differentiation method
                shots: int|None = None, # None: exact expectation values
@@ -38,12 +38,12 @@ def make_qnode(n_qubits: int = 6, n_layers: int = 3, # circuit size; weights hav
     return qml.QNode(circuit, qml.device(device, wires=n_qubits), interface="torch", diff_method=diff_method,
                      shots=shots)
 
-def reference_qnode(n_qubits: int = 6, n_layers: int = 3):
+def reference_qnode(n_qubits: int = QUBITS, n_layers: int = LAYERS):
     "The reference every test compares with: `default.qubit`, backprop, so it has exact first and second derivatives."
     return make_qnode(n_qubits, n_layers)
 
 # %% ../nbs/02_pqc.ipynb #dc622825
-def draw_circuit(n_qubits: int = 6, n_layers: int = 3,
+def draw_circuit(n_qubits: int = QUBITS, n_layers: int = LAYERS,
                  path: str|Path|None = None, # where to save the figure as PNG (atomically); None: don't save
                 ):
     "Matplotlib figure of the circuit, expanded to Rot and CNOT gates."
@@ -56,7 +56,7 @@ def draw_circuit(n_qubits: int = 6, n_layers: int = 3,
     return fig
 
 # %% ../nbs/02_pqc.ipynb #52030227
-def circuit_specs(n_qubits: int = 6, n_layers: int = 3) -> dict:
+def circuit_specs(n_qubits: int = QUBITS, n_layers: int = LAYERS) -> dict:
     "Gate counts, number of gates and depth of the circuit expanded to device gates (PennyLane's `qml.specs`)."
     import pennylane as qml
     z, w, ar, ai = example_inputs(n_qubits, n_layers)
@@ -137,7 +137,7 @@ def xavier_normal_(t: Tensor, # weight to fill in place, 2-D or more
 # %% ../nbs/02_pqc.ipynb #a2822f73
 class PQC(nn.Module):
     "The PQC layer: (B, 2**n_qubits) real features -> (B, n_qubits) expectation values <H_i>."
-    def __init__(self, n_qubits: int = 6, n_layers: int = 3,
+    def __init__(self, n_qubits: int = QUBITS, n_layers: int = LAYERS,
                  hermitian: str = "trainable", # "trainable", "fixed" (drawn once, frozen) or "pauliz"
                  train_pqc: bool = True, # False: the rotation angles are a frozen buffer
                  dtype=torch.complex64, # simulation precision: complex64 (float32 outputs) or complex128

@@ -103,6 +103,7 @@ def ray_session(cluster: Cluster):
     if cluster.address: _connect(ray, cluster.address, quiet)
     else:
         _export_pythonpath(); os.environ.setdefault("RAY_worker_niceness", "0")  # Ray's default 15 starves runs on a busy machine
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # its report is a network call at start: 1 s here, offline
         _start_local(ray, (cluster.workers or os.cpu_count() or 1) * cluster.cpus_per_run, quiet)
     stop_on_sigterm()  # ray.init made SIGTERM exit at once, without the runs' checkpoints
     try: yield ray

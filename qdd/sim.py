@@ -12,13 +12,16 @@ from torch import Tensor
 from .core import ConfigError
 
 # %% auto #0
-__all__ = ['PAULIS', 'A_TO_PAULI', 'example_inputs', 'hermitian_from', 'embed', 'rot_matrices', 'kron_qubits', 'layer_ranges',
-           'cnot_ring', 'ring_gathers', 'chain_layers', 'circuit_unitary', 'measurement_bases', 'bloch_signs', 'Square',
-           'measurement_tables', 'amplitude_matrix', 'state_amplitudes', 'amplitudes', 'bloch_vectors',
-           'density_matrices', 'pauli_coefficients', 'pauli_coefficients_of_a', 'check_hermitians', 'torch_expvals']
+__all__ = ['QUBITS', 'LAYERS', 'PAULIS', 'A_TO_PAULI', 'example_inputs', 'hermitian_from', 'embed', 'rot_matrices', 'kron_qubits',
+           'layer_ranges', 'cnot_ring', 'ring_gathers', 'chain_layers', 'circuit_unitary', 'measurement_bases',
+           'bloch_signs', 'Square', 'measurement_tables', 'amplitude_matrix', 'state_amplitudes', 'amplitudes',
+           'bloch_vectors', 'density_matrices', 'pauli_coefficients', 'pauli_coefficients_of_a', 'check_hermitians',
+           'torch_expvals']
 
 # %% ../nbs/02a_sim.ipynb #2f5f48ca
-def example_inputs(n_qubits: int = 6, n_layers: int = 3, batch: int|None = None, seed: int = 0,
+QUBITS, LAYERS = 6, 3  # the paper's circuit
+
+def example_inputs(n_qubits: int = QUBITS, n_layers: int = LAYERS, batch: int|None = None, seed: int = 0,
                    dtype=torch.float64):
     "Random (z, weights, A_real, A_imag) for a circuit: features, angles, and the two real parts of A."
     g = torch.Generator().manual_seed(seed)

@@ -21,13 +21,22 @@ def test_mnist_loads_normalised_and_the_cache_gives_the_same_tensors(data_dir, f
     assert first.train_y.bincount().tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 
 
-def test_a_corrupt_cache_is_reported_and_rebuilt_not_half_used(data_dir, fresh_cache):
+def _truncate(data: bytes) -> bytes: return data[:1000]  # as by a crash mid-write
+def _flip_a_pixel(data: bytes) -> bytes:  # as by a bad disk sector: the file still loads, with one pixel changed
+    at = len(data) // 2
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
+
+
+@pytest.mark.parametrize("damage, words", [(_truncate, "not a readable data cache"), (_flip_a_pixel, "does not match the sha256")])
+def test_a_damaged_cache_is_reported_moved_aside_and_rebuilt_not_used(data_dir, fresh_cache, damage, words):
     reference = load_dataset("mnist")
     cache_file, = fresh_cache.glob("mnist-*.pt")
-    cache_file.write_bytes(cache_file.read_bytes()[:1000])  # truncated, as by a crash
-    with pytest.warns(UserWarning, match="unreadable"):
+    damaged = damage(cache_file.read_bytes())
+    cache_file.write_bytes(damaged)
+    with pytest.warns(UserWarning, match=words):
         again = load_dataset("mnist")
-    assert torch.equal(again.train_x, reference.train_x)
+    assert torch.equal(again.train_x, reference.train_x) and torch.equal(again.test_y, reference.test_y)
+    assert cache_file.with_suffix(".damaged").read_bytes() == damaged  # kept for inspection
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_dataset("mnist")  # the rebuilt cache is healthy
