@@ -373,10 +373,11 @@ def claim_run_folder(out: str|Path, # the output folder; created if missing
                      config=None, # the run's configuration (JSON-able), recorded in run.json
                      differs=None, # fn(saved config) -> "" if this run may continue the folder, else why not
                      adopt=None, # fn(folder) -> True if result files found without run.json belong to this run
-                     flag: str = "--out"): # the option the user passed the folder with, for messages
+                     flag: str = "--out", # the option the user passed the folder with, for messages
+                     lock_name: str = ".qdd.lock"): # another name: a lock apart from the runs inside (a paper runner's)
     "Hold folder `out` for one run while the block runs: writable, locked, owned by one kind and config."
     out = check_writable(out, flag)
-    lock_path = out/".qdd.lock"
+    lock_path = out/lock_name
     try: lock = open(lock_path, "a+")
     except OSError as e: raise RunFolderError(f"cannot open {lock_path} ({e.strerror}): pass another {flag}") from None
     with lock:  # closing the file releases the lock, also when the process is killed
@@ -385,7 +386,7 @@ def claim_run_folder(out: str|Path, # the output folder; created if missing
             raise RunFolderError(f"{out} is in use by another qdd process{_holder(lock_path)}: wait for it to finish, "
                                  f"or pass another {flag}") from None
         lock.seek(0); lock.truncate(); lock.write(f"{os.getpid()}\n"); lock.flush()
-        remove_temporaries(out)  # left by a process killed mid-write; none is being written now
+        if lock_name == ".qdd.lock": remove_temporaries(out)  # left by a process killed mid-write; none is being written now
         if kind is not None: _take_ownership(out, kind, config, differs, adopt, flag)
         yield out
 

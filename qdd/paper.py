@@ -8,7 +8,8 @@ import argparse, contextlib, json, os, shlex, subprocess, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .core import FOLDER, RESULT_FILES, ConfigError, QddError, RunFolderError, check_writable, load_file, save_json
+from .core import (FOLDER, RESULT_FILES, ConfigError, QddError, RunFolderError, check_writable, claim_run_folder,
+                      load_file, save_json)
 from .provenance import run_command
 from .data import dataset_source, toy_dataset
 from .runner import CLUSTER_EPILOG, Cluster, Job, Stopped, add_cluster_args, cluster_from_args, ray_session, run_jobs
@@ -185,13 +186,16 @@ def wait_or_kill(proc: subprocess.Popen) -> int:
     return proc.returncode
 
 def execute(run: Run, runs_dir: Path, results_dir: Path, nbs_dir: Path, timeout: int = 36000, env: dict|None = None) -> tuple[str, float, int]:
-    "Run one notebook; return (name, seconds, exit status). Output goes to its folder's log.txt."
-    folder, t0 = paper_out(run.folder(runs_dir), "--runs-dir"), time.perf_counter()  # no other kind of run's folder
-    cmd = papermill_command(run, runs_dir, results_dir, nbs_dir, timeout)
-    (folder/"command.txt").write_text(shlex.join(cmd) + "\n")
-    with open(folder/"log.txt", "w") as log:
-        proc = subprocess.Popen(DIE_WITH_PARENT + cmd, stdout=log, stderr=subprocess.STDOUT, cwd=nbs_dir, env={**os.environ, **(env or {})})
-        code = wait_or_kill(proc)
+    "Run one notebook, its folder held meanwhile; return (name, seconds, exit status). Output goes to its folder's log.txt."
+    t0, cmd = time.perf_counter(), papermill_command(run, runs_dir, results_dir, nbs_dir, timeout)
+    # a lock of its own: the notebook's distillation takes the folder's .qdd.lock
+    with claim_run_folder(run.folder(runs_dir), None, flag="--runs-dir", lock_name=".paper.lock") as folder:
+        paper_out(folder, "--runs-dir")  # no other kind of run's folder
+        (folder/"command.txt").write_text(shlex.join(cmd) + "\n")
+        with open(folder/"log.txt", "w") as log:
+            proc = subprocess.Popen(DIE_WITH_PARENT + cmd, stdout=log, stderr=subprocess.STDOUT, cwd=nbs_dir,
+                                    env={**os.environ, **(env or {})})
+            code = wait_or_kill(proc)
     return run.name, time.perf_counter() - t0, code
 
 # %% ../nbs/13_paper.ipynb #ed7de992

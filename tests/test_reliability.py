@@ -8,7 +8,7 @@ import pytest
 
 from qdd.provenance import run_command
 from qdd.paper import Run, check_parameters, execute
-from qdd.core import RunFolderError
+from qdd.core import RunFolderError, claim_run_folder
 from helpers import TINY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +60,12 @@ def test_a_paper_run_folder_and_a_cli_folder_never_overwrite_each_other(folder, 
     with pytest.raises(RunFolderError, match="`distill` run"):  # the paper runner refuses a CLI run's folder
         execute(tiny, tmp_path / "runs2", tmp_path / "results", nbs)
     assert (cli / "metrics.json").read_text() == kept
+    kept = (paper / "metrics.json").read_text()
+    with claim_run_folder(paper, None, lock_name=".paper.lock"):  # as a second runner's run of the same notebook
+        with pytest.raises(RunFolderError, match=f"in use by another qdd process \\(pid {os.getpid()}\\)"):
+            execute(tiny, tmp_path / "runs", tmp_path / "results", nbs)
+    assert (paper / "metrics.json").read_text() == kept
+    assert execute(tiny, tmp_path / "runs", tmp_path / "results", nbs)[2] == 0  # once it is free
 
 
 def test_a_full_disk_is_one_sentence_and_the_rerun_finishes(folder, tmp_path, capsys, monkeypatch):
