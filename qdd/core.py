@@ -19,7 +19,7 @@ __all__ = ['PORTABLE', 'COUNT', 'EVERY', 'MALLOC_SETTINGS', 'HASH_KEY', 'RESULT_
            'cache_dir', 'atomic_write', 'WriteError', 'content_hash', 'with_hash', 'save_torch', 'save_json',
            'save_text', 'markdown_table', 'save_table', 'show_figure', 'note_too_short', 'FileFormatError',
            'damaged_file', 'load_file', 'RunFolderError', 'check_writable', 'remove_temporaries', 'claim_run_folder',
-           'code_version', 'versions']
+           'in_use', 'code_version', 'versions']
 
 # %% ../nbs/00_core.ipynb #2e30c996
 class QddError(Exception):
@@ -389,6 +389,16 @@ def claim_run_folder(out: str|Path, # the output folder; created if missing
         if lock_name == ".qdd.lock": remove_temporaries(out)  # left by a process killed mid-write; none is being written now
         if kind is not None: _take_ownership(out, kind, config, differs, adopt, flag)
         yield out
+
+# %% ../nbs/00_core.ipynb #inuse0ex
+def in_use(folder: str|Path, # a run folder
+           lock_name: str = ".qdd.lock") -> bool: # the lock `claim_run_folder` took there
+    "Whether a process holds `folder` (see `claim_run_folder`) now."
+    path = Path(folder)/lock_name
+    if not path.exists(): return False
+    with open(path) as f:
+        try: fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB); return False  # taken and dropped at once: nobody held it
+        except BlockingIOError: return True
 
 # %% ../nbs/00_core.ipynb #39f9b4a2
 @functools.lru_cache(maxsize=None)  # one process, one version: the code it loaded, not the checkout's later commits

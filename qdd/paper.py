@@ -12,14 +12,15 @@ from .core import (FOLDER, RESULT_FILES, ConfigError, QddError, RunFolderError, 
                       load_file, save_json)
 from .provenance import run_command
 from .data import dataset_source, toy_dataset
-from .runner import CLUSTER_EPILOG, Cluster, Job, Stopped, add_cluster_args, cluster_from_args, ray_session, run_jobs
+from .runner import (CLUSTER_EPILOG, STOP_GRACE, Cluster, Job, Stopped, add_cluster_args, cluster_from_args, ray_session,
+                        run_jobs)
 
 # %% auto #0
 __all__ = ['PAPER_KIND', 'PROFILES', 'MODEL_ROWS', 'ROW_NAMES', 'SEED_STUDIES', 'BEYOND', 'SEED_NOTEBOOKS', 'DIE_WITH_PARENT',
            'TRAIN_SIZES', 'WHAT', 'paper_folder', 'paper_out', 'Run', 'parse_epochs', 'distill_runs', 'beyond_runs',
-           'profile_phases', 'profile_runs', 'papermill_command', 'wait_or_kill', 'execute', 'reproduce',
-           'recorded_in_results', 'is_done', 'profile_dirs', 'check_parameters', 'check_device', 'thread_env',
-           'default_jobs', 'paper_job', 'keep_notebook', 'step_seconds', 'estimate_seconds', 'seed_runs',
+           'profile_phases', 'profile_runs', 'papermill_command', 'wait_or_kill', 'stop_notebook', 'execute',
+           'reproduce', 'recorded_in_results', 'is_done', 'profile_dirs', 'check_parameters', 'check_device',
+           'thread_env', 'default_jobs', 'paper_job', 'keep_notebook', 'step_seconds', 'estimate_seconds', 'seed_runs',
            'missing_seed_runs', 'archived_records', 'epoch_seconds', 'timed_epoch_seconds', 'seeds_estimate', 'run_row',
            'list_runs', 'archived_seconds', 'missing_words', 'main']
 
@@ -116,7 +117,8 @@ def distill_runs(profile: str, epochs: str|int|None = None, root=None) -> list[R
 SEED_STUDIES = ["stabilisers", "hermitian", "hermitian-stabilised", "angles", "lenet", "random-init", "cifar10-lr",
                 "cifar10-stabilised", "table1-400", "table1-400-rows", "table1-cifar-400", "cifar10-stabilisers"]
 BEYOND = {
-    "smoke": dict(stability={}, ablations={}, seeds={}, methods={}, cost=dict(distilled_run="mnist-qlenet-trainable")),
+    "smoke": dict(stability={}, ablations={}, seeds={}, methods=dict(after="seeds"),
+                  cost=dict(distilled_run="mnist-qlenet-trainable")),
     "paper": dict(
         # stability: ~470 outer iterations per MNIST run (2 epochs of 234 at batch 256), 60 per CIFAR-10 run (a 5,120
         # image subset, 3 epochs): 45 runs per data set at ~0.07 s / ~0.5 s an iteration on one core
@@ -131,16 +133,20 @@ BEYOND = {
         seeds=dict(studies=SEED_STUDIES, budget={}, seeds=None, run_missing=True),
         # beyond the paper: the methods studies (learned labels, DM, DC, cross-architecture), about 3 CPU-hours
         methods=dict(studies=["methods", "methods-long", "methods-cifar"], budget={}, seeds=None, run_missing=True,
-                     rerun_record="seeds/mnist-methods/qlenet-dm/avx2-seed0.json"),
+                     rerun_record="seeds/mnist-methods/qlenet-dm/avx2-seed0.json", after="seeds"),
         cost=dict(distilled_run="mnist-qlenet-trainable", full_train_subset=None, full_epochs=1, eval_every=25,
                   max_test=2000, shot_test=500, shot_replay_on_device=True)),
 }
 
+def _beyond_run(profile: str, name: str, p: dict) -> Run:
+    params = {k: v for k, v in p.items() if k not in ("notebook", "after")}  # "after" is the runner's, not the notebook's
+    params.update(profile=profile, command=f"./reproduce.sh {profile} --only {name}")
+    reads = tuple(p[k] for k in ("distilled_run", "after") if k in p)
+    return Run(name, p.get("notebook", f"{name}.ipynb"), params, after=reads)
+
 def beyond_runs(profile: str) -> tuple[list[Run], list[Run]]:
-    "(independent runs, runs that read a distillation) of the stability, ablation and cost studies."
-    cmd = lambda n: f"./reproduce.sh {profile} --only {n}"
-    runs = [Run(n, p.get("notebook", f"{n}.ipynb"), {**{k: v for k, v in p.items() if k != "notebook"}, "profile": profile, "command": cmd(n)},
-                after=(p["distilled_run"],) if "distilled_run" in p else ()) for n, p in BEYOND[profile].items()]
+    "(independent runs, runs that read another run's results) of the studies beyond Table I."
+    runs = [_beyond_run(profile, n, p) for n, p in BEYOND[profile].items()]
     return [r for r in runs if not r.after], [r for r in runs if r.after]
 
 # %% ../nbs/13_paper.ipynb #72d829b6
@@ -149,7 +155,8 @@ def profile_phases(profile: str, epochs: str|int|None = None,
                   ) -> list[list[Run]]:
     "The runs of `profile` in phases: figure, distillations and independent studies; dependent studies; report."
     independent, dependent = beyond_runs(profile)
-    if records_only: independent = [_records_only(r) if r.notebook in SEED_NOTEBOOKS else r for r in independent]
+    if records_only: independent, dependent = ([_records_only(r) if r.notebook in SEED_NOTEBOOKS else r for r in rs]
+                                               for rs in (independent, dependent))
     return [[Run("figure1", "figure1.ipynb"), *distill_runs(profile, epochs), *independent], dependent,
             [Run("report", "report.ipynb", dict(profile=profile))]]
 
@@ -174,16 +181,29 @@ def papermill_command(run: Run, runs_dir: Path, results_dir: Path, nbs_dir: Path
     return cmd
 
 # the child asks Linux for SIGKILL when its parent dies, then becomes the command that follows (papermill): a killed runner leaves no notebook running
-# (the notebook's kernel exits by itself when papermill is gone); elsewhere prctl is missing and it just becomes papermill
+# (the notebook's kernel exits by itself when papermill is gone); elsewhere prctl is missing and it just becomes papermill.
+# A runner that is asked to stop (Ctrl-C, `kill PID`, Ray's cancel) first sends the kernel SIGTERM and waits: a
+# distillation in the notebook then stops after its step with a checkpoint, as it does in `qdd distill`.
 DIE_WITH_PARENT = [sys.executable, "-c", "import ctypes, os, sys\ntry: ctypes.CDLL(None).prctl(1, 9)\nexcept (AttributeError, OSError): pass\n"
                    "os.execv(sys.argv[1], sys.argv[1:])"]
 
 def wait_or_kill(proc: subprocess.Popen) -> int:
-    "`proc`'s exit status; if this process is interrupted meanwhile, `proc` is killed first."
+    "`proc`'s exit status; if this process is interrupted meanwhile, `proc` is stopped first (`stop_notebook`)."
     try:
         while proc.poll() is None: time.sleep(0.5)  # short sleeps: Ray's cancel (an interrupt flag, no signal) is seen
-    except BaseException: proc.kill(); proc.wait(); raise
+    except BaseException: stop_notebook(proc); raise
     return proc.returncode
+
+def stop_notebook(proc: subprocess.Popen, grace: float = STOP_GRACE):
+    "Stop papermill `proc` as Ctrl-C stops a run: SIGTERM to its kernel, whose distillation saves a checkpoint; then kill."
+    import psutil  # installed with ipykernel, which runs the notebooks
+    try: kernels = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error: kernels = []
+    for k in kernels:
+        with contextlib.suppress(psutil.Error): k.terminate()
+    try: proc.wait(timeout=grace if kernels else 0)  # the kernel ends its cell with the checkpoint, then papermill ends
+    except BaseException: pass  # the grace is over, or a second Ctrl-C: at once
+    finally: proc.kill(); proc.wait()
 
 def execute(run: Run, runs_dir: Path, results_dir: Path, nbs_dir: Path, timeout: int = 36000, env: dict|None = None) -> tuple[str, float, int]:
     "Run one notebook, its folder held meanwhile; return (name, seconds, exit status). Output goes to its folder's log.txt."
@@ -357,10 +377,10 @@ def seed_runs(run: Run) -> dict[tuple, object]:
     return out
 
 def missing_seed_runs(run: Run, runs_dir: Path, results_dir: Path) -> dict[tuple, object]:
-    "The `seed_runs` of `run` with a record neither under `runs_dir`/seeds nor in the archive `results_dir`/seeds."
-    have = lambda f, v, k: ((Path(runs_dir)/"seeds"/f/v/f"seed{k}"/"record.json").exists()
-                            or (Path(results_dir)/"seeds"/f/v/f"seed{k}.json").exists())
-    return {key: cfg for key, cfg in seed_runs(run).items() if not have(*key)}
+    "The `seed_runs` of `run` without a record of their configuration under `runs_dir`/seeds or in `results_dir`/seeds."
+    from qdd.seeds import study_record  # the rule the seed studies read their records by
+    paths = lambda f, v, k: (Path(runs_dir)/"seeds"/f/v/f"seed{k}"/"record.json", Path(results_dir)/"seeds"/f/v/f"seed{k}.json")
+    return {key: cfg for key, cfg in seed_runs(run).items() if all(study_record(p, cfg) is None for p in paths(*key))}
 
 def archived_records(results_dir: Path) -> dict[Path, dict]:
     "Every seed record archived under `results_dir`/seeds/<folder>/<variant>/seed<k>.json."

@@ -41,7 +41,7 @@ class Cluster:
     def __post_init__(self):
         if self.workers is not None and self.workers < 1: raise ConfigError(f"--workers must be >= 1, got {self.workers}")
         if self.cpus_per_run < 1: raise ConfigError(f"--cpus-per-run must be >= 1, got {self.cpus_per_run}")
-        if not (0 <= self.gpus_per_run <= 1 or float(self.gpus_per_run).is_integer()):
+        if self.gpus_per_run < 0 or not (self.gpus_per_run <= 1 or float(self.gpus_per_run).is_integer()):
             raise ConfigError(f"--gpus-per-run takes a fraction in [0, 1] or a whole number of GPUs, got {self.gpus_per_run}")
         if self.max_retries < 0: raise ConfigError(f"--max-retries must be >= 0, got {self.max_retries}")
         if self.address == "": raise ConfigError("--address is empty: pass auto, HOST:PORT, or leave it out to start Ray here")
@@ -98,15 +98,16 @@ def ray_session(cluster: Cluster):
     "The `ray` module, connected to `cluster` for the block (started here and shut down after, unless one already runs)."
     ray = import_ray()
     if ray.is_initialized(): yield ray; return
-    sigterm = signal.getsignal(signal.SIGTERM)  # ray.init replaces it, and ray.shutdown does not put it back
+    sigterm = signal.getsignal(signal.SIGTERM)  # ray.init replaces it, also when it fails, and ray.shutdown does not put it back
     quiet = dict(include_dashboard=False, log_to_driver=False, logging_level="ERROR")
-    if cluster.address: _connect(ray, cluster.address, quiet)
-    else:
-        _export_pythonpath(); os.environ.setdefault("RAY_worker_niceness", "0")  # Ray's default 15 starves runs on a busy machine
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # its report is a network call at start: 1 s here, offline
-        _start_local(ray, (cluster.workers or os.cpu_count() or 1) * cluster.cpus_per_run, quiet)
-    stop_on_sigterm()  # ray.init made SIGTERM exit at once, without the runs' checkpoints
-    try: yield ray
+    try:
+        if cluster.address: _connect(ray, cluster.address, quiet)
+        else:
+            _export_pythonpath(); os.environ.setdefault("RAY_worker_niceness", "0")  # Ray's default 15 starves runs on a busy machine
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # its report is a network call at start: 1 s here, offline
+            _start_local(ray, (cluster.workers or os.cpu_count() or 1) * cluster.cpus_per_run, quiet)
+        stop_on_sigterm()  # ray.init made SIGTERM exit at once, without the runs' checkpoints
+        yield ray
     finally:
         ray.shutdown()
         if threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGTERM, sigterm)
@@ -188,14 +189,20 @@ def _run_here(jobs, shared, progress) -> dict:
 
 # %% ../nbs/13a_runner.ipynb #a3420467
 def check_resources(ray, cluster: Cluster):
-    "ConfigError when no node of the cluster can hold one run (CPUs and GPU share)."
-    have = ray.cluster_resources()
-    if cluster.gpus_per_run and have.get("GPU", 0) < cluster.gpus_per_run:
-        raise ConfigError(f"--gpus-per-run {cluster.gpus_per_run:g}, but the Ray cluster has {have.get('GPU', 0):g} GPU(s): "
-                          "pass --gpus-per-run 0 or use a cluster with GPUs")
-    if have.get("CPU", 0) < cluster.cpus_per_run:
-        raise ConfigError(f"--cpus-per-run {cluster.cpus_per_run}, but the Ray cluster has {have.get('CPU', 0):g} CPU(s)")
+    "ConfigError when no node of the cluster can hold one run (its CPUs and GPU share)."
+    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+    cpus, gpus = cluster.cpus_per_run, cluster.gpus_per_run
+    if any(r.get("CPU", 0) >= cpus and r.get("GPU", 0) >= gpus for r in nodes): return
+    most = lambda key: max((r.get(key, 0) for r in nodes), default=0)
+    if gpus and most("GPU") < gpus:
+        raise ConfigError(f"--gpus-per-run {gpus:g}, but no node of the Ray cluster has more than {most('GPU'):g} GPU(s): "
+                          "pass --gpus-per-run 0 or a share one node has, or use a cluster with GPUs")
+    if most("CPU") < cpus:
+        raise ConfigError(f"--cpus-per-run {cpus}, but no node of the Ray cluster has more than {most('CPU'):g} CPU(s), "
+                          "and a run's threads share one node: lower --cpus-per-run")
+    raise ConfigError(f"--cpus-per-run {cpus} with --gpus-per-run {gpus:g}: no node of the Ray cluster has both; lower one")
 
+# %% ../nbs/13a_runner.ipynb #a342run0
 def _run_on_ray(ray, jobs, cluster, shared, describe, progress, poll) -> dict:
     check_resources(ray, cluster)
     task = ray.remote(in_worker).options(num_cpus=cluster.cpus_per_run, num_gpus=cluster.gpus_per_run,

@@ -4,12 +4,12 @@
 
 # %% ../nbs/11_seeds.ipynb #f77731a6
 from __future__ import annotations
-import argparse, statistics, sys, time
+import argparse, statistics, sys, time, warnings
 from dataclasses import asdict
 from pathlib import Path
 
 from .core import (FOLDER, ConfigError, FileFormatError, QddError, check_writable, claim_run_folder, code_version,
-                      load_file, note_too_short, save_json, save_text)
+                      in_use, load_file, note_too_short, save_json, save_text)
 from .provenance import how_computed, one_code_version, provenance, record_version, run_command
 from .data import DataSet, dataset_source, load_dataset
 from .config import (EXTENSIBLE, STABILISED, DistillConfig, config_diff, describe_diff, load_matching, recipe,
@@ -24,9 +24,9 @@ from .runner import CLUSTER_EPILOG, Cluster, Job, Stopped, add_cluster_args, clu
 # %% auto #0
 __all__ = ['LATE_EVALS', 'MNIST_Q', 'CIFAR_5', 'CIFAR_400', 'CIFAR_Q', 'MNIST_FOLDER', 'FIRST_ORDER_EVAL', 'STUDIES',
            'make_record', 'run_seed', 'study_configs', 'seed_job', 'run_progress', 'study_jobs', 'execute_study',
-           'run_study', 'read_study', 'archive_records', 'archived_record_paths', 'restore_records', 'lr_words',
-           'run_state', 'study_status', 'replayed_alpha', 'study_replay', 'fmt_stat', 'study_table', 'seed_table',
-           'curves_figure', 'resolve_dataset', 'main', 'study_report']
+           'run_study', 'study_record', 'read_study', 'archive_records', 'archived_record_paths', 'restore_records',
+           'lr_words', 'run_state', 'study_status', 'replayed_alpha', 'study_replay', 'fmt_stat', 'study_table',
+           'seed_table', 'curves_figure', 'resolve_dataset', 'main', 'study_report']
 
 # %% ../nbs/11_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -115,27 +115,34 @@ def run_study(base: dict, variants: dict, seeds, root: str|Path, ds: DataSet|Non
               shard: tuple = (0, 1), # (k, n): run only every n-th run, starting at k
               log=None, cluster: Cluster|None = None, # None: one run after the other here; else Ray tasks
               mixed_ok: bool = False) -> dict[str, list[dict]]: # mixed_ok: see `read_study`
-    "Run (or read) every variant x seed into `root`; returns variant -> records of the runs that exist."
-    execute_study(base, variants, seeds, root, ds, shard, cluster, log)
-    return read_study(root, variants, mixed_ok, seeds)
+    "Run every variant x seed not yet finished into `root`; variant -> records. Failed runs raise, after the others ran."
+    outcomes = execute_study(base, variants, seeds, root, ds, shard, cluster, log)
+    if failed := [f"{name}: {why}" for name, (state, why) in outcomes.items() if state == "failed"]:
+        raise QddError(f"{len(failed)} run(s) of the study failed, the others finished: " + "; ".join(failed))
+    return read_study(base, variants, seeds, root, mixed_ok)
 
-def read_study(root: str|Path, variants,
-               mixed_ok: bool = False, # True: records of several code versions may share the tables (each row names its own)
-               seeds=None # the seeds the study declares; None: every seed found (a folder may hold other studies' seeds)
+def study_record(path: Path, cfg: DistillConfig) -> dict|None:
+    "The record at `path` if a run of `cfg` wrote it; None if there is none, or (with a warning) if another configuration's."
+    if not path.exists(): return None
+    rec = load_file(path, "seed record", record_fix(path), keys=("config",))
+    if not (diff := config_diff(rec["config"], cfg)): return rec
+    warnings.warn(f"{path} was written with another configuration ({describe_diff(diff)}): it is left out; delete "
+                  f"{path.parent} to rerun it with this one")
+
+def read_study(base: dict, variants: dict, seeds, root: str|Path, # the study, as `execute_study` takes it
+               mixed_ok: bool = False # True: records of several code versions may share the tables (each row names its own)
               ) -> dict[str, list[dict]]:
-    "variant -> records found under `root` (finished runs only), by seed; refuses records of mixed code versions unless `mixed_ok`."
-    out = {}
-    for v in variants:
-        paths = sorted((Path(root)/v).glob("seed*/record.json"), key=lambda p: int(p.parent.name[4:]))
-        out[v] = [load_file(p, "seed record", record_fix(p)) for p in paths
-                  if seeds is None or int(p.parent.name[4:]) in seeds]
+    "variant -> records of the study's finished runs under `root`, by seed: its own seeds and configurations only."
+    out = {v: [] for v in variants}
+    for v, cfg in sorted(study_configs(base, variants, seeds), key=lambda run: run[1].seed):
+        if (rec := study_record(Path(root)/v/f"seed{cfg.seed}"/"record.json", cfg)) is not None: out[v].append(rec)
     one_code_version([r for rs in out.values() for r in rs], mixed_ok)
     return out
 
 # %% ../nbs/11_seeds.ipynb #ef162e93
 def archive_records(root: str|Path, archive: str|Path) -> int:
     "Copy every finished record under `root` (<variant>/seed<k>/record.json) to `archive`/<variant>/seed<k>.json."
-    paths = sorted(Path(root).glob("*/seed*/record.json"))
+    paths = [p for p in sorted(Path(root).glob("*/seed*/record.json")) if p.parent.name[4:].isdigit()]  # not a seed1-old
     for p in paths: save_text(p.read_text(), Path(archive)/p.parent.parent.name/f"{p.parent.name}.json")
     return len(paths)
 
@@ -175,14 +182,14 @@ def run_state(cfg: DistillConfig, # one run's configuration
     except (ConfigError, FileFormatError) as e: return f"unusable: {e}"
     h, minutes = state["history"], (time.time() - (folder/"checkpoint.pt").stat().st_mtime) / 60
     last = f", last evaluation (epoch {h['eval'][-1][0]}) {h['eval'][-1][1]:.2f}%" if h["eval"] else ""
-    return (f"running, epoch {h['loss'][-1][0] if h['loss'] else 0} of {cfg.epochs}{last}; {lr_words(state, cfg)}; "
-            f"checkpoint written {minutes:.0f} min ago")
+    where = f"epoch {h['loss'][-1][0] if h['loss'] else 0} of {cfg.epochs}"
+    doing = f"running, {where}" if in_use(folder) else f"stopped at {where} (no process holds it: rerun to resume)"
+    return f"{doing}{last}; {lr_words(state, cfg)}; checkpoint written {minutes:.0f} min ago"
 
 def study_status(base: dict, variants: dict, seeds, root: str|Path) -> str:
     "Every run of a study with its state, one per line, numbered K/N as `--shard K/N` runs it alone."
     runs = study_configs(base, variants, seeds)
     return "\n".join(f"{i}/{len(runs)} {v} seed {cfg.seed}: {run_state(cfg, Path(root)/v/f'seed{cfg.seed}')}" for i, (v, cfg) in enumerate(runs))
-
 
 # %% ../nbs/11_seeds.ipynb #1ac89312
 def replayed_alpha(cfg: DistillConfig, # one run's configuration
@@ -380,9 +387,10 @@ def main(argv=None) -> int:
     try: check_writable(study[3], "--root"); outcomes = execute_study(*study, shard=(k, n), cluster=cluster_from_args(a))
     except (Interrupted, Stopped) as e: print(f"qdd.seeds {a.study}: {e}", file=sys.stderr); return 130
     except QddError as e: print(f"python -m qdd.seeds: error: {e}", file=sys.stderr); return 2
-    print(study_table(read_study(study[3], study[1], a.mixed_versions)))
     failed = [f"{name}: {why}" for name, (state, why) in outcomes.items() if state == "failed"]
     if failed: print("failed runs:\n" + "\n".join(failed), file=sys.stderr)
+    try: print(study_table(read_study(*study, a.mixed_versions)))  # the study's own seeds, as its report counts them
+    except QddError as e: print(f"python -m qdd.seeds: error: {e}", file=sys.stderr); return 2
     return 1 if failed else 0
 
 # %% ../nbs/11_seeds.ipynb #5ef382c0

@@ -1,7 +1,7 @@
 """Issue 26: one case of each class through the real entry points. Results are never lost to another kind of run or a
 full disk; the project's errors are one sentence with exit status 2, never a traceback; wrong values are refused by
 the flag that is wrong, before any work. The probe of the whole breadth is tests/probe_reliability.py."""
-import errno, json, os, subprocess, sys, tempfile
+import errno, json, os, signal, subprocess, sys, tempfile, time
 from pathlib import Path
 
 import pytest
@@ -66,6 +66,33 @@ def test_a_paper_run_folder_and_a_cli_folder_never_overwrite_each_other(folder, 
             execute(tiny, tmp_path / "runs", tmp_path / "results", nbs)
     assert (paper / "metrics.json").read_text() == kept
     assert execute(tiny, tmp_path / "runs", tmp_path / "results", nbs)[2] == 0  # once it is free
+
+
+# a paper notebook whose distillation would take minutes and checkpoints only when asked to stop
+LONG = {**NOTEBOOK, "cells": [NOTEBOOK["cells"][0], {**NOTEBOOK["cells"][1], "source": [
+    "from qdd.config import recipe\n", "from qdd.distill import distill\n", "from qdd.paper import PAPER_KIND, paper_out\n",
+    'cfg = recipe(dataset, model="lenet", steps=2, passes=2, epochs=500, batch_size=40, eval_every=0, checkpoint_every=10**6)\n',
+    "distill(cfg, paper_out(out_dir), progress=False, kind=PAPER_KIND)\n"]}]}
+DRIVER = ("import sys\nfrom pathlib import Path\nfrom qdd.paper import Run, execute\nhere = Path(sys.argv[1])\n"
+          "execute(Run('long', 'long.ipynb', {'dataset': sys.argv[2]}), here/'runs', here/'results', here/'nbs')\n")
+
+
+def test_stopping_the_paper_runner_stops_its_notebooks_distillation_with_a_checkpoint(folder, tmp_path):
+    (tmp_path / "nbs").mkdir(); (tmp_path / "nbs" / "long.ipynb").write_text(json.dumps(LONG))
+    run = tmp_path / "runs" / "long"
+    # SIGINT as a terminal leaves it: a test run in the background would start the driver with it ignored
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, str(tmp_path), folder], stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 180
+    while not (run / "run.json").exists() and time.time() < deadline: time.sleep(0.1)  # the notebook's distillation began
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    err = proc.communicate(timeout=300)[1]
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err, err
+    # before, the kernel was killed with papermill and every step since the start was lost
+    assert (run / "checkpoint.pt").exists() and not (run / "distilled.pt").exists(), (run / "log.txt").read_text()
+    assert "SIGTERM: stopping after this step" in (run / "notebook.ipynb").read_text()
 
 
 def test_a_full_disk_is_one_sentence_and_the_rerun_finishes(folder, tmp_path, capsys, monkeypatch):

@@ -40,12 +40,12 @@ def test_tiny_study_end_to_end(local_ray, toy, tmp_path):
     out = execute_study(BASE, VARIANTS, [0, 1], tmp_path/"ray", toy, cluster=TWO, log=lines.append)
     assert {s for s, _ in out.values()} == {"finished"} and len(out) == 4
     assert sum(line.endswith(": queued") for line in lines) == 4 and any("finished [4/4]: final " in line for line in lines)
-    found = read_study(tmp_path/"ray", VARIANTS)
+    found = read_study(BASE, VARIANTS, [0, 1], tmp_path/"ray")
     assert [r["seed"] for r in found["faithful"]] == [0, 1] and found["alpha-frozen"][1]["config"]["inner_frozen"] == "alpha"
-    here = read_study(tmp_path/"here", VARIANTS) if execute_study(BASE, {"faithful": {}}, [1], tmp_path/"here", toy, log=lambda *_: None) else None
+    here = read_study(BASE, {"faithful": {}}, [1], tmp_path/"here") if execute_study(BASE, {"faithful": {}}, [1], tmp_path/"here", toy, log=lambda *_: None) else None
     assert result(here["faithful"][0]) == result(found["faithful"][1])  # a Ray worker computes what this process does
     again = execute_study(BASE, VARIANTS, [0, 1], tmp_path/"ray", toy, cluster=TWO, log=lambda *_: None)
-    assert {s for s, _ in again.values()} == {"finished"} and read_study(tmp_path/"ray", VARIANTS) == found  # read, not rerun
+    assert {s for s, _ in again.values()} == {"finished"} and read_study(BASE, VARIANTS, [0, 1], tmp_path/"ray") == found  # read, not rerun
 
 
 def _kill_when(folder: Path, iteration: int, killed: list):
