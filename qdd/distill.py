@@ -17,7 +17,7 @@ from .core import (QddError, ConfigError, FileFormatError, RESULT_FILES, claim_r
                       configure_threads, load_file, to_device, default_device, save_torch)
 from .data import DataSet, augment, epoch_batches, load_dataset, sample_per_class
 from .models import MODELS, count_executions, init_model, make_model, trainable_params
-from .replay import accuracy, fresh_params, heldout_seed, stream
+from .replay import accuracy, fresh_params, heldout_seed, split_validation, stream
 from .distilled import DistilledSet, replay, save_distilled
 from .config import DistillConfig, EXTENSIBLE, config_diff, describe_diff, model_kwargs, recipe, validate
 from .watch import watch_spike
@@ -30,8 +30,8 @@ from .checkpoint import checkpoint_state, load_checkpoint
 from .stopping import Interrupted, run_interruptibly
 
 # %% auto #0
-__all__ = ['METHODS', 'GRADIENT_NAMES', 'make_method', 'DivergenceError', 'prepare_data', 'split_validation', 'Distiller',
-           'distill', 'last_good_state']
+__all__ = ['METHODS', 'GRADIENT_NAMES', 'make_method', 'DivergenceError', 'prepare_data', 'Distiller', 'distill',
+           'last_good_state']
 
 # %% ../nbs/06_distill.ipynb #79b12f7f
 METHODS = {m.name: m for m in (Wang, DM, DC)}
@@ -60,16 +60,6 @@ def _check_frozen(names: tuple, model):
     if bad := sorted(set(names) - set(trainable_params(model))):
         raise ConfigError(f"--inner-frozen names {bad}, which {type(model).__name__} does not train; choose from "
                           f"{', '.join(trainable_params(model))}")
-
-def split_validation(ds: DataSet, n: int # images to hold out, n // classes of each class; 0 holds out nothing
-                    ) -> tuple[DataSet, Tensor, Tensor]:
-    "(`ds` without `n` class-balanced training images, their images, their labels): the same split for every seed."
-    if not n: return ds, ds.train_x[:0], ds.train_y[:0]
-    per_class = n // ds.n_classes
-    if per_class < 1: raise ConfigError(f"--val-size must be 0 or >= {ds.n_classes} (one image per class), got {n}")
-    idx = sample_per_class(ds.train_y, per_class, stream(0, "validation"), flag="--val-size")
-    keep = torch.ones(len(ds.train_y), dtype=torch.bool); keep[idx] = False
-    return dataclasses.replace(ds, train_x=ds.train_x[keep], train_y=ds.train_y[keep]), ds.train_x[idx], ds.train_y[idx]
 
 # %% ../nbs/06_distill.ipynb #65e32cbf
 class Distiller:

@@ -13,12 +13,12 @@ from tqdm.auto import tqdm
 
 from .core import ConfigError, default_device
 from .data import DataSet, augment, epoch_batches, load_dataset, sample_per_class
-from .replay import accuracy, heldout_seed, stream, test_split
+from .replay import accuracy, heldout_seed, split_validation, stream, test_split
 from .distilled import DistilledSet, build_model, check_matches, replay
 from .models import count_executions, init_model
 
 # %% auto #0
-__all__ = ['LR_GRID', 'evaluate_distilled', 'random_real_set', 'random_real_baseline', 'adam_batches', 'train_full']
+__all__ = ['LR_GRID', 'VAL_IMAGES', 'evaluate_distilled', 'random_real_set', 'random_real_baseline', 'adam_batches', 'train_full']
 
 # %% ../nbs/07_evaluate.ipynb #44a527b8
 def _inits(dset: DistilledSet, n_inits: int):
@@ -96,8 +96,8 @@ def _summary(accs, accs_init, replay_exec, seconds, init, n_test) -> dict:
 LR_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
 
 def random_real_set(dset_like: DistilledSet, ds: DataSet, lr: float, seed: int = 0) -> DistilledSet:
-    "A `DistilledSet` with the shape of `dset_like` made of random real training images and a constant lr."
-    S, n = dset_like.labels.shape
+    "A `DistilledSet` with the shape of `dset_like` made of random real training images (hard labels) and a constant lr."
+    S, n = dset_like.labels.shape[:2]  # (S, n, K) for a set with learned labels
     ipc = n // len(ds.classes)
     idx = sample_per_class(ds.train_y, ipc * S, stream(seed, "random-real"))
     x = (ds.train_x[idx].view(len(ds.classes), S, ipc, *ds.train_x.shape[1:])
@@ -106,24 +106,23 @@ def random_real_set(dset_like: DistilledSet, ds: DataSet, lr: float, seed: int =
     return DistilledSet(**{**asdict(dset_like), "images": x, "labels": y, "lrs": torch.full_like(dset_like.lrs, lr)})
 
 # %% ../nbs/07_evaluate.ipynb #fe22a8f8
-def _validation(ds: DataSet, n: int = 5000, seed: int = 0):
-    idx = torch.randperm(len(ds.train_x), generator=stream(seed, "validation"))[:n]
-    return ds.train_x[idx], ds.train_y[idx]
+VAL_IMAGES = 5000  # held out of the training set to pick the baseline's lr
 
 def random_real_baseline(dset_like: DistilledSet, ds: DataSet|None = None, n_inits: int = 20,
                          lr_grid=LR_GRID, seed: int = 0, device=None) -> dict:
     "Metrics of random real images replayed like `dset_like`, at the best lr of `lr_grid` on a validation split."
     ds = ds if ds is not None else load_dataset(dset_like.dataset)
     device = torch.device(device or default_device())
-    vx, vy = (t.to(device) for t in _validation(ds, seed=seed))
+    pool, vx, vy = split_validation(ds, min(VAL_IMAGES, len(ds.train_x) // 2), flag="the baseline's validation split")
+    vx, vy = vx.to(device), vy.to(device)
     def val_acc(lr):
-        real = random_real_set(dset_like, ds, lr, seed)
+        real = random_real_set(dset_like, pool, lr, seed)
         model = build_model(real, seed=None if real.init == "fixed" else heldout_seed(real.init_seed, 0),
                             torch_device=device)
         return accuracy(model, replay(real, model), vx, vy)
     scores = {lr: val_acc(lr) for lr in lr_grid}
     best = max(scores, key=scores.get)
-    out = evaluate_distilled(random_real_set(dset_like, ds, best, seed), ds, n_inits, device=device)
+    out = evaluate_distilled(random_real_set(dset_like, pool, best, seed), ds, n_inits, device=device)
     return {**out, "baseline": "random", "lr": best, "lr_grid_val_acc": scores}
 
 # %% ../nbs/07_evaluate.ipynb #d9036473

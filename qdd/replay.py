@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_replay.ipynb #df7336a3
 from __future__ import annotations
-import hashlib
+import dataclasses, hashlib
 
 import torch
 import torch.nn.functional as F
@@ -12,11 +12,12 @@ from torch import Tensor
 
 from .core import ConfigError, make_generator
 from .dsa import augment_each
-from .data import DataSet
+from .data import DataSet, sample_per_class
 from .models import functional_forward, trainable_params
 
 # %% auto #0
-__all__ = ['SGD_PROTOCOL', 'stream', 'heldout_seed', 'unroll', 'fresh_params', 'accuracy', 'test_split', 'train_sgd']
+__all__ = ['SGD_PROTOCOL', 'stream', 'heldout_seed', 'unroll', 'fresh_params', 'accuracy', 'test_split', 'split_validation',
+           'train_sgd']
 
 # %% ../nbs/04_replay.ipynb #1e8651b7
 def stream(seed: int, purpose: str, index: int = 0) -> torch.Generator:
@@ -70,6 +71,20 @@ def test_split(ds: DataSet, max_test: int|None = None, # the first max_test test
     if max_test is not None and max_test < 1: raise ConfigError(f"--max-test must be >= 1 test images, got {max_test}")
     n = len(ds.test_x) if max_test is None else min(max_test, len(ds.test_x))
     return ds.test_x[:n].to(device or "cpu"), ds.test_y[:n].to(device or "cpu")
+
+# %% ../nbs/04_replay.ipynb #valspl0e
+def split_validation(ds: DataSet, n: int, # images to hold out, n // classes of each class; 0 holds out nothing
+                     flag: str = "--val-size") -> tuple[DataSet, Tensor, Tensor]: # the option that set n, for messages
+    "(`ds` without `n` class-balanced training images, their images, their labels): the same split for every seed."
+    if not n: return ds, ds.train_x[:0], ds.train_y[:0]
+    per_class = n // ds.n_classes
+    if per_class < 1: raise ConfigError(f"{flag} must be 0 or >= {ds.n_classes} (one image per class), got {n}")
+    idx = sample_per_class(ds.train_y, per_class, stream(0, "validation"), flag=flag)
+    keep = torch.ones(len(ds.train_y), dtype=torch.bool); keep[idx] = False
+    if (left := ds.train_y[keep].bincount(minlength=ds.n_classes)).min() < 1:
+        raise ConfigError(f"{flag} {n} holds out every training image of class {int(left.argmin())} ({per_class} of each "
+                          f"class, of {len(ds.train_y)} images): lower {flag} or raise --train-subset")
+    return dataclasses.replace(ds, train_x=ds.train_x[keep], train_y=ds.train_y[keep]), ds.train_x[idx], ds.train_y[idx]
 
 # %% ../nbs/04_replay.ipynb #5d9e0001
 SGD_PROTOCOL = dict(epochs=1000, lr=0.01, momentum=0.9, weight_decay=5e-4, batch_size=256, augment=True)
