@@ -170,6 +170,7 @@ def run_jobs(jobs: list[Job], cluster: Cluster|None = None, # None: one after th
              poll: float = 2.0 # seconds between looks at the running jobs
             ) -> dict[str, tuple[str, str]]:
     "Run every job; return name -> (finished|failed|stopped, result line or reason). Raises `Stopped` on Ctrl-C."
+    if not jobs: return {}  # nothing to run: no Ray to start, no progress to show
     progress = Progress(jobs, log)
     try:
         if cluster is None: return _run_here(jobs, shared, progress)
