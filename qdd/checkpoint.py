@@ -21,8 +21,10 @@ def checkpoint_state(d, # a `qdd.distill.Distiller`
                     ) -> dict:
     "Everything needed to continue the run of Distiller `d` (plain tensors and containers: loads with weights_only)."
     tensors = {k: t.detach().cpu().clone() for k, t in d.method.tensors.items()}
+    # the fixed w0 itself: a model passed in (any torch module) has weights its seed does not rebuild
+    w0 = {k: v.detach().cpu().clone() for k, v in d.w0_state.items()} if d.cfg.init == "fixed" else None
     return dict(**tensors, method_state=d.method.state(), opt=d.opt.state_dict(), iteration=d.iteration,
-                history=d.history, executions=d.executions, seconds=d.seconds, config=asdict(d.cfg), best=d.best)
+                history=d.history, executions=d.executions, seconds=d.seconds, config=asdict(d.cfg), best=d.best, w0=w0)
 
 CHECKPOINT_KEYS = ("images", "opt", "iteration", "history", "executions", "seconds", "config")
 

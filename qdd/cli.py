@@ -177,9 +177,7 @@ _FLAG_FIELDS = {f.name for f in fields(DistillConfig)}
 def config_from_args(args) -> DistillConfig:
     "The validated `DistillConfig` the flags ask for; an image folder is recorded by its absolute path."
     given = {k: v for k, v in vars(args).items() if k in _FLAG_FIELDS and v is not None}
-    if getattr(args, "frozen_pqc", False): given["train_pqc"] = False
-    if given.get("train_pqc") is False and args.model != "qlenet":
-        raise ConfigError("--frozen-pqc applies to qlenet only")
+    if getattr(args, "frozen_pqc", False): given["train_pqc"] = False  # validate refuses it for models without a circuit
     given.pop("dataset", None)
     return recipe(check_dataset(args.dataset), args.preset, stabilised=getattr(args, "stabilised", False), **given)
 

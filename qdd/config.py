@@ -190,6 +190,14 @@ def _check_methods(cfg: DistillConfig):
                           "drop them")
     if cfg.method != "wang" and cfg.init == "fixed":
         raise ConfigError(f"--method {cfg.method} matches random networks: use --init random (its recipe's default)")
+    if cfg.method == "wang" and cfg.train_epochs:  # would be recorded, and do nothing
+        raise ConfigError("--train-epochs sets the SGD protocol that scores dm and dc sets; --method wang replays its "
+                          "learned steps: drop --train-epochs")
+    if cfg.embed != "features" and (cfg.method, cfg.model) != ("dm", "qlenet"):
+        raise ConfigError(f"--embed {cfg.embed} is for --method dm on --model qlenet, not --method {cfg.method} on "
+                          f"{cfg.model}: drop --embed")
+    if not cfg.train_pqc and cfg.model != "qlenet":
+        raise ConfigError(f"--frozen-pqc (train_pqc=False) applies to qlenet's circuit; {cfg.model} has none: drop it")
 
 def validate(cfg: DistillConfig) -> DistillConfig:
     "Check every field of `cfg`; raise `ConfigError` naming the first bad one by its flag."

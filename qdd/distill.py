@@ -217,6 +217,8 @@ def _resume(self: Distiller):
     self.iteration, self.history, self.executions, self.seconds = (state[k] for k in ("iteration", "history",
                                                                                       "executions", "seconds"))
     self.best = state.get("best")
+    if state.get("w0") is not None:  # the run's own w0, whatever weights the model passed in this time has
+        self.w0_state = {k: v.to(self.device) for k, v in state["w0"].items()}
     for key in ("val", "collapses", "recent_losses", "dynamics"):
         self.history.setdefault(key, [])  # checkpoints from before these existed
 
@@ -247,8 +249,8 @@ def _keep_if_best(self: Distiller, epoch: int, val_acc: float, test_acc: float):
 @patch
 def _divergence_advice(self: Distiller) -> str:
     "What to change after a NaN: the lrs, and the gradient clip where the run had none."
-    return "lower distill_lr or lr" + ("" if self.cfg.grad_clip
-                                       else ", or clip the outer gradient (stabilised=True, `--stabilised`)")
+    lrs = "lower --distill-lr or --lr" if self.cfg.method == "wang" else "lower --lr"  # dm and dc learn no lrs
+    return lrs + ("" if self.cfg.grad_clip else ", or clip the outer gradient (--grad-clip, or --stabilised)")
 
 @patch
 def _postfix(self: Distiller, loss: float) -> str:
@@ -265,8 +267,9 @@ def run(self: Distiller, progress: bool = True, stop_after: int|None = None, on_
         try: loss = self.outer_step()
         except DivergenceError as e:
             self._save_checkpoint(); bar.close()  # the state is still the last good one: step raised before updating
-            raise DivergenceError(f"{e}. The last good state (iteration {self.iteration}) is saved in "
-                                  f"{self.checkpoint_path}; {self._divergence_advice()} and start a new run.") from None
+            saved = f"is saved in {self.checkpoint_path}" if self.out is not None else "was not saved (no output folder)"
+            raise DivergenceError(f"{e}. The last good state (iteration {self.iteration}) {saved}; "
+                                  f"{self._divergence_advice()} and start a new run into another --out.") from None
         self.history["epoch_losses"].append(loss); bar.update(1)
         watch_spike(self.history, loss, self.iteration, (self.iteration - 1) // self.iters_per_epoch)
         if on_step is not None: on_step(self, loss)

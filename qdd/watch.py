@@ -60,8 +60,8 @@ def spike_warning(spikes: list[dict] # a run's outer-loss events (history["colla
     return (f"the outer loss spiked {len(spikes)} time(s) above {COLLAPSE_FACTOR:g}x its running median, the largest "
             f"at epoch {top['epoch']} (iterations {top['start']}-{top['end']}): peak {top['peak']:.3g}, "
             f"{ratio(top):.0f}x the median {top['median']:.3g}. A spike the run recovers from is harmless; if "
-            "accuracy fell with it, rerun into another --out with a lower --lr or --distill-lr, or with --grad-clip / "
-            "--lr-cap")
+            "accuracy fell with it, rerun into another --out with a lower --lr (wang also: --distill-lr, --lr-cap), "
+            "or with --grad-clip")
 
 def _dip_line(d: dict) -> str:
     return (f"validation accuracy fell to {d['acc']:.2f}% at epoch {d['epoch']}, {d['best_before'] - d['acc']:.0f} "
@@ -77,7 +77,7 @@ def run_warnings(hist: dict, metrics: dict, n_classes: int) -> list:
     # runs from before spikes were recorded
     if not hist.get("collapses") and losses and max(losses) > 100 * max(losses[0], 1e-12):
         out.append(f"the outer loss rose to {max(losses):.3g} (first epoch {losses[0]:.3g}): the run collapsed; "
-                   "rerun into another --out with a lower --lr or --distill-lr")
+                   "rerun into another --out with a lower --lr (wang also: --distill-lr)")
     if metrics["test_acc"] < chance + 2 and metrics["test_acc"] <= metrics["test_acc_init"] + 1:
         out.append(f"test accuracy {metrics['test_acc']:.2f}% is at or below chance ({chance:.0f}%) and no better "
                    "than before training: the distilled set teaches nothing")

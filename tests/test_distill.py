@@ -38,7 +38,7 @@ def test_divergence_stops_with_a_clear_message_and_keeps_the_last_good_state(tmp
     cfg = recipe("mnist", epochs=3, batch_size=50, distill_lr=1e9, eval_every=0)
     with pytest.raises(DivergenceError, match="NaN/inf at iteration") as e:
         Distiller(cfg, ds, tmp_path).run(progress=False)
-    assert "checkpoint.pt" in str(e.value) and "lower distill_lr" in str(e.value)
+    assert "checkpoint.pt" in str(e.value) and "lower --distill-lr" in str(e.value)
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
     assert torch.isfinite(state["images"]).all() and torch.isfinite(state["raw_lrs"]).all()
 
@@ -73,3 +73,15 @@ def test_fixed_init_replays_from_the_saved_w0():
 def test_invalid_values_are_rejected(bad, match):
     with pytest.raises(ConfigError, match=match):
         recipe("mnist", **bad)
+
+
+def test_a_custom_model_resumes_from_the_w0_it_started_with(tmp_path):
+    "A module passed in has weights no seed rebuilds: a rerun builds it afresh, and must still continue the same run."
+    toy = toy_dataset(100, n_test=20)
+    cfg = recipe("toy", preset="mnist", epochs=2, batch_size=50, eval_every=0, checkpoint_every=1)
+    net = lambda seed: make_model("lenet", 1, 28, 10, seed=seed)  # as a user's own module, initialised differently each time
+    whole = Distiller(cfg, toy, model=net(1)).run(progress=False)
+    Distiller(cfg, toy, tmp_path, model=net(1)).run(progress=False, stop_after=2)
+    resumed = Distiller(cfg, toy, tmp_path, model=net(2)).run(progress=False)
+    assert all(torch.equal(resumed.init_state[k], whole.init_state[k]) for k in whole.init_state)
+    assert torch.equal(resumed.images, whole.images) and torch.equal(resumed.lrs, whole.lrs)
