@@ -5,10 +5,11 @@
 # %% ../nbs/11m_method_study.ipynb #3e7d0002
 from __future__ import annotations
 import dataclasses, math, statistics
+from dataclasses import asdict
 from pathlib import Path
 
 from .core import load_file, save_json, save_text
-from .config import DistillConfig, recipe, record_fix
+from .config import DistillConfig, config_diff, recipe, record_fix
 from .data import DataSet, toy_dataset
 from .distill import Distiller, last_good_state
 from .distilled import retarget
@@ -27,13 +28,15 @@ def cross_score(cfg: DistillConfig, # the configuration the run in `folder` was 
                 ds: DataSet, n_inits: int = 5) -> dict:
     "Test accuracy of `target` trained on the set of the run in `folder` (mean over fresh inits), cached beside it."
     path = Path(folder)/f"on-{target}.json"
-    if path.exists(): return load_file(path, "cross-architecture score", f"delete {path} to score again")
+    if path.exists():
+        score = load_file(path, "cross-architecture score", f"delete {path} to score again")
+        if not config_diff(score.get("config", asdict(cfg)), cfg): return score
     dset, _ = last_good_state(cfg, folder, ds)
     moved = retarget(dset, target, target_kwargs, epochs=cfg.train_epochs)
     m = evaluate_distilled(moved, ds, n_inits=n_inits)
     out = dict(seed=cfg.seed, distilled_on=cfg.model, model=target, final_test_acc=m["test_acc"],
                test_acc_all=m["test_acc_all"], replay_circuit_executions=m["replay_circuit_executions"],
-               provenance=provenance())
+               config=asdict(cfg), provenance=provenance())
     save_json(out, path)
     return out
 
