@@ -156,7 +156,7 @@ def outer_step(self: Distiller) -> float:
     names = ["loss", *(GRADIENT_NAMES.get(k, f"{k} gradients") for k in self.method.tensors)]
     if bad := [n for n, ok in zip(names, finite) if not ok]:
         raise DivergenceError(f"{' and '.join(bad)} became NaN/inf at iteration {self.iteration} (epoch {epoch})")
-    self.opt.step()
+    self.method.commit(); self.opt.step()
     self.executions += count_executions(self.model) - before
     self.seconds += time.perf_counter() - t0
     self.iteration += 1

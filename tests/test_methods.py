@@ -6,7 +6,7 @@ import torch
 
 from qdd.config import recipe
 from qdd.data import toy_dataset
-from qdd.distill import Distiller, distill
+from qdd.distill import Distiller, DivergenceError, distill
 from qdd.distilled import load_distilled, retarget
 from qdd.evaluate import evaluate_distilled
 
@@ -62,3 +62,15 @@ def test_dm_on_the_quantum_lenet_runs_no_circuit_unless_asked(toy):
     before = Distiller(recipe("toy", **base), toy); before.outer_step()
     inside = Distiller(recipe("toy", **base, embed="circuit"), toy); inside.outer_step()
     assert before.executions == 0 and inside.executions == 100 + 10  # the real batch and the ten synthetic images
+
+
+def test_a_dc_step_that_turns_nan_keeps_the_network_of_the_last_finite_step():
+    "The checkpoint written at a NaN pairs its iteration with that iteration's network, so a resume redoes the step alike."
+    colour = toy_dataset(200, side=32, channels=3, n_test=20)
+    d = Distiller(recipe("toy", preset="cifar10", method="dc", epochs=2, batch_size=100, eval_every=0, train_epochs=2), colour)
+    d.outer_step(); d.outer_step()
+    before = {n: p.detach().clone() for n, p in d.method.net.items()}
+    real_loss = d.method.outer_loss
+    d.method.outer_loss = lambda *a: real_loss(*a) * float("nan")  # the step computes its network, then its loss is NaN
+    with pytest.raises(DivergenceError): d.outer_step()
+    assert d.iteration == 2 and all(torch.equal(d.method.net[n], before[n]) for n in before)

@@ -52,6 +52,7 @@ class Method:
                     **{**SGD_PROTOCOL, **({"epochs": self.cfg.train_epochs} if self.cfg.train_epochs else {})})
     def state(self) -> dict: return {}
     def load_state(self, state: dict): pass
+    def commit(self): pass  # the step was finite: keep what `outer_loss` prepared (a NaN step keeps nothing)
     def dynamics(self) -> tuple: return (None, None, None)
 
 # %% ../../nbs/06c_methods_base.ipynb #a11ce007

@@ -43,11 +43,13 @@ class DC(Method):
     def __init__(self, cfg: DistillConfig, ds: DataSet, device):
         super().__init__(cfg, ds, device)
         self.outer, self.inner = trajectory(cfg.steps * cfg.ipc)
-        self.net: dict|None = None
+        self.net: dict|None = None  # the trajectory's network, as of the last finite step
+        self._next: dict|None = None  # this step's, kept by `commit` once the step is finite
     def state(self) -> dict:
         return {} if self.net is None else {"net": {n: p.detach().cpu() for n, p in self.net.items()}}
     def load_state(self, state: dict):
         if "net" in state: self.net = {n: p.to(self.device).requires_grad_() for n, p in state["net"].items()}
+    def commit(self): self.net = self._next
 
 # %% ../../nbs/06f_methods_dc.ipynb #dc0e0008
 @patch
@@ -61,7 +63,7 @@ def _network(self: DC, model, w0: dict, iteration: int) -> dict:
 @patch
 def outer_loss(self: DC, model, w0: dict, x: Tensor, y: Tensor, iteration: int) -> Tensor:
     "Sum over classes of the gradient distance between real and synthetic images of the class."
-    net = self.net = self._network(model, w0, iteration)
+    net = self._next = self._network(model, w0, iteration)
     names, g = list(net), stream(self.cfg.seed, "dsa", iteration)
     images, labels, loss = (self.tensors["images"].flatten(0, 1), self.labels.flatten(),
                             self.tensors["images"].new_zeros(()))
