@@ -368,10 +368,10 @@ def estimate_seconds(run: Run, device=None, cache: dict|None = None) -> float|No
 # %% ../nbs/13_paper.ipynb #b9eee121
 def seed_runs(run: Run) -> dict[tuple, object]:
     "(folder, variant, seed) -> configuration of every seed run a study `run` (seeds.ipynb, methods.ipynb) declares."
-    from qdd.seeds import STUDIES, resolve_dataset, study_configs
+    from qdd.seeds import STUDIES, resolve_dataset, study_configs, with_budget
     out, budget = {}, run.params.get("budget") or {}
     for name in run.params.get("studies", []):
-        s = STUDIES[name]; variants = {v: {**over, **budget} for v, over in s["variants"].items()}
+        s = STUDIES[name]; variants = with_budget(s["variants"], budget)
         base, seeds = resolve_dataset({**s["base"], **budget}), run.params.get("seeds") or s["seeds"]
         out.update({(s["folder"], v, cfg.seed): cfg for v, cfg in study_configs(base, variants, seeds)})
     return out

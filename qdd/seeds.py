@@ -23,10 +23,10 @@ from .runner import CLUSTER_EPILOG, Cluster, Job, Stopped, add_cluster_args, clu
 
 # %% auto #0
 __all__ = ['LATE_EVALS', 'MNIST_Q', 'CIFAR_5', 'CIFAR_400', 'CIFAR_Q', 'MNIST_FOLDER', 'FIRST_ORDER_EVAL', 'STUDIES',
-           'make_record', 'run_seed', 'study_configs', 'seed_job', 'run_progress', 'study_jobs', 'execute_study',
-           'run_study', 'study_record', 'read_study', 'archive_records', 'archived_record_paths', 'restore_records',
-           'lr_words', 'run_state', 'study_status', 'replayed_alpha', 'study_replay', 'fmt_stat', 'study_table',
-           'seed_table', 'curves_figure', 'resolve_dataset', 'main', 'study_report']
+           'make_record', 'run_seed', 'with_budget', 'study_configs', 'seed_job', 'run_progress', 'study_jobs',
+           'execute_study', 'run_study', 'study_record', 'read_study', 'archive_records', 'archived_record_paths',
+           'restore_records', 'lr_words', 'run_state', 'study_status', 'replayed_alpha', 'study_replay', 'fmt_stat',
+           'study_table', 'seed_table', 'curves_figure', 'resolve_dataset', 'main', 'study_report']
 
 # %% ../nbs/11_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -67,6 +67,14 @@ def run_seed(cfg: DistillConfig, # one seed's configuration
     return record
 
 # %% ../nbs/11_seeds.ipynb #bd1e6a84
+def with_budget(variants: dict, # variant name -> recipe overrides
+                budget: dict # overrides for every variant (a smoke run's epochs, data, ...); {} for the study's own
+               ) -> dict:
+    "Each variant's overrides with `budget` on top; its train_epochs only where sets are scored by SGD (dm and dc)."
+    by_sgd = lambda over: over.get("method", "wang") != "wang"  # wang replays its learned steps and refuses it
+    return {v: {**over, **{k: x for k, x in budget.items() if k != "train_epochs" or by_sgd(over)}}
+            for v, over in variants.items()}
+
 def study_configs(base: dict, # recipe arguments shared by every run (dataset, preset, model, epochs, ...)
                   variants: dict, # variant name -> overrides of base
                   seeds) -> list[tuple[str, DistillConfig]]:

@@ -183,5 +183,6 @@ def test_files_written_before_the_hash_still_load(folder, run, tmp_path):
     assert torch.equal(load_distilled(out).images, load_distilled(run).images)
     assert distill(folder, out) == 0  # resumes the unhashed checkpoint (at its end)
     archived = sorted((ROOT / "results" / "seeds").glob("*/*/seed*.json"))
-    assert archived and all(HASH_KEY not in json.loads(p.read_text()) for p in archived)  # the committed archive
+    legacy = [p for p in archived if HASH_KEY not in json.loads(p.read_text())]  # committed before files had a digest
+    assert len(legacy) >= 100 and len(legacy) < len(archived)  # and the records made since carry one
     for p in archived: load_file(p, "seed record", "")
