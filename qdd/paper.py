@@ -372,7 +372,7 @@ def seed_runs(run: Run) -> dict[tuple, object]:
     out, budget = {}, run.params.get("budget") or {}
     for name in run.params.get("studies", []):
         s = STUDIES[name]; variants = with_budget(s["variants"], budget)
-        base, seeds = resolve_dataset({**s["base"], **budget}), run.params.get("seeds") or s["seeds"]
+        base, seeds = resolve_dataset(s["base"]), run.params.get("seeds") or s["seeds"]  # the budget is in the variants
         out.update({(s["folder"], v, cfg.seed): cfg for v, cfg in study_configs(base, variants, seeds)})
     return out
 
