@@ -500,6 +500,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
             'qdd.seeds': { 'qdd.seeds._adopt_checkpoint': ('seeds.html#_adopt_checkpoint', 'qdd/seeds.py'),
                            'qdd.seeds._dataset': ('seeds.html#_dataset', 'qdd/seeds.py'),
                            'qdd.seeds._dynamics_panel': ('seeds.html#_dynamics_panel', 'qdd/seeds.py'),
+                           'qdd.seeds._is_seed': ('seeds.html#_is_seed', 'qdd/seeds.py'),
                            'qdd.seeds.archive_records': ('seeds.html#archive_records', 'qdd/seeds.py'),
                            'qdd.seeds.archived_record_paths': ('seeds.html#archived_record_paths', 'qdd/seeds.py'),
                            'qdd.seeds.curves_figure': ('seeds.html#curves_figure', 'qdd/seeds.py'),

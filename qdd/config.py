@@ -4,7 +4,7 @@
 
 # %% ../nbs/06a_config.ipynb #5c0a11f2
 from __future__ import annotations
-import dataclasses, math
+import dataclasses, math, warnings
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
@@ -257,9 +257,13 @@ def record_fix(path: str|Path) -> str:
             "and rerun the study (the paper runner archives the new file)")
 
 def load_matching(path: str|Path|None, cfg: DistillConfig,
-                  fix: str|None = None # what to do when it is damaged (default: delete it to recompute it)
+                  fix: str|None = None, # what to do when it is damaged (default: delete it to recompute it)
+                  kind: str = "result record", # what it holds, for messages
+                  warn: bool = False # say so (a warning) when it holds another configuration's record
                  ) -> dict|None:
     "The JSON record at `path` if it exists and its `config` matches `cfg` (see `config_diff`); else None."
     if path is None or not Path(path).exists(): return None
-    saved = load_file(path, "result record", fix or f"delete {path} to recompute it", keys=("config",))
-    return None if config_diff(saved["config"], cfg) else saved
+    saved = load_file(path, kind, fix or f"delete {path} to recompute it", keys=("config",))
+    if not (diff := config_diff(saved["config"], cfg)): return saved
+    if warn: warnings.warn(f"{path} was written with another configuration ({describe_diff(diff)}): it is left out; "
+                           f"delete {Path(path).parent} to rerun it with this one")

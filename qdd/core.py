@@ -13,7 +13,7 @@ from .provenance import PortableError, enter_portable, portable_requested
 import torch
 
 # %% auto #0
-__all__ = ['PORTABLE', 'COUNT', 'EVERY', 'MALLOC_SETTINGS', 'HASH_KEY', 'RESULT_FILES', 'QddError', 'ConfigError',
+__all__ = ['PORTABLE', 'COUNT', 'EVERY', 'MALLOC_SETTINGS', 'HASH_KEY', 'RESULT_FILES', 'RUN_LOCK', 'QddError', 'ConfigError',
            'check_portable', 'seed_everything', 'make_generator', 'default_device', 'memory_bytes', 'check_fits',
            'arg_type', 'FOLDER', 'tune_malloc', 'configure_threads', 'to_device', 'data_candidates', 'data_root',
            'cache_dir', 'atomic_write', 'WriteError', 'content_hash', 'with_hash', 'save_torch', 'save_json',
@@ -321,6 +321,7 @@ class RunFolderError(QddError):
 
 # what a run writes; never overwritten without a record
 RESULT_FILES = ("metrics.json", "distilled.pt", "checkpoint.pt")
+RUN_LOCK = ".qdd.lock"  # the file a run's process holds an flock on, in its folder
 
 def check_writable(out: str|Path, flag: str = "--out") -> Path:
     "Folder `out`, created if missing, after checking it is a folder qdd can write to; else `RunFolderError`."
@@ -374,7 +375,7 @@ def claim_run_folder(out: str|Path, # the output folder; created if missing
                      differs=None, # fn(saved config) -> "" if this run may continue the folder, else why not
                      adopt=None, # fn(folder) -> True if result files found without run.json belong to this run
                      flag: str = "--out", # the option the user passed the folder with, for messages
-                     lock_name: str = ".qdd.lock"): # another name: a lock apart from the runs inside (a paper runner's)
+                     lock_name: str = RUN_LOCK): # another name: a lock apart from the runs inside (a paper runner's)
     "Hold folder `out` for one run while the block runs: writable, locked, owned by one kind and config."
     out = check_writable(out, flag)
     lock_path = out/lock_name
@@ -386,13 +387,13 @@ def claim_run_folder(out: str|Path, # the output folder; created if missing
             raise RunFolderError(f"{out} is in use by another qdd process{_holder(lock_path)}: wait for it to finish, "
                                  f"or pass another {flag}") from None
         lock.seek(0); lock.truncate(); lock.write(f"{os.getpid()}\n"); lock.flush()
-        if lock_name == ".qdd.lock": remove_temporaries(out)  # left by a process killed mid-write; none is being written now
+        if lock_name == RUN_LOCK: remove_temporaries(out)  # left by a process killed mid-write; none is being written now
         if kind is not None: _take_ownership(out, kind, config, differs, adopt, flag)
         yield out
 
 # %% ../nbs/00_core.ipynb #inuse0ex
 def in_use(folder: str|Path, # a run folder
-           lock_name: str = ".qdd.lock") -> bool: # the lock `claim_run_folder` took there
+           lock_name: str = RUN_LOCK) -> bool: # the lock `claim_run_folder` took there
     "Whether a process holds `folder` (see `claim_run_folder`) now."
     path = Path(folder)/lock_name
     if not path.exists(): return False

@@ -156,13 +156,13 @@ def recommend(comparisons: list[dict], # `against`'s result
               faithful: dict|None = None, # the faithful method's row, the baseline of `comparisons`
               alpha: float = 0.05) -> str:
     "The method to pick, the faithful one included, in one sentence with its test (see above)."
-    ok = [c for c in comparisons if _holds(c["row"])]
-    if not ok and not (faithful and _holds(faithful)):
+    ok, keepable = [c for c in comparisons if _holds(c["row"])], faithful is not None and _holds(faithful)
+    if not ok and not keepable:
         return "No method has 3 seeds without a collapse yet: none is recommended."
     best = max(ok, key=lambda c: c["row"]["mean"], default=None)
     test = lambda c: (f"Welch p = {c['p']:.3g}, Holm-adjusted over {len(comparisons)} comparisons p = "
                       f"{c['p_holm']:.3g}: {'established' if c['p_holm'] < alpha else 'not established'} at {alpha}")
-    if faithful and _holds(faithful) and (best is None or best["row"]["mean"] <= faithful["mean"]):
+    if keepable and (best is None or best["row"]["mean"] <= faithful["mean"]):
         f = faithful; beaten = max(comparisons, key=lambda c: c["row"]["mean"])
         return (f"Keep the faithful method: {f['mean']:.2f} +- {f['sd']:.2f}% over {f['seeds']} seeds, no seed "
                 f"collapsed; the best other, {beaten['row']['method']} (distilled on {beaten['row']['distilled_on']}), is "

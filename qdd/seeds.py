@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_seeds.ipynb #f77731a6
 from __future__ import annotations
-import argparse, statistics, sys, time, warnings
+import argparse, statistics, sys, time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -131,11 +131,7 @@ def run_study(base: dict, variants: dict, seeds, root: str|Path, ds: DataSet|Non
 
 def study_record(path: Path, cfg: DistillConfig) -> dict|None:
     "The record at `path` if a run of `cfg` wrote it; None if there is none, or (with a warning) if another configuration's."
-    if not path.exists(): return None
-    rec = load_file(path, "seed record", record_fix(path), keys=("config",))
-    if not (diff := config_diff(rec["config"], cfg)): return rec
-    warnings.warn(f"{path} was written with another configuration ({describe_diff(diff)}): it is left out; delete "
-                  f"{path.parent} to rerun it with this one")
+    return load_matching(path, cfg, record_fix(path), kind="seed record", warn=True)
 
 def read_study(base: dict, variants: dict, seeds, root: str|Path, # the study, as `execute_study` takes it
                mixed_ok: bool = False # True: records of several code versions may share the tables (each row names its own)
@@ -148,16 +144,18 @@ def read_study(base: dict, variants: dict, seeds, root: str|Path, # the study, a
     return out
 
 # %% ../nbs/11_seeds.ipynb #ef162e93
+def _is_seed(name: str) -> bool: return name.startswith("seed") and name[4:].isdigit()  # seed<k>, not seed1-old
+
 def archive_records(root: str|Path, archive: str|Path) -> int:
     "Copy every finished record under `root` (<variant>/seed<k>/record.json) to `archive`/<variant>/seed<k>.json."
-    paths = [p for p in sorted(Path(root).glob("*/seed*/record.json")) if p.parent.name[4:].isdigit()]  # not a seed1-old
+    paths = [p for p in sorted(Path(root).glob("*/seed*/record.json")) if _is_seed(p.parent.name)]
     for p in paths: save_text(p.read_text(), Path(archive)/p.parent.parent.name/f"{p.parent.name}.json")
     return len(paths)
 
 def archived_record_paths(archive: str|Path, # a study folder's archive (<variant>/seed<k>.json)
                           pattern: str = "*/seed*.json") -> list[Path]: # "*/*/seed*.json" under results/seeds
     "The archived seed records matching `pattern` under `archive`, sorted: seed<k>.json only, not the scores beside."
-    return [p for p in sorted(Path(archive).glob(pattern)) if p.stem[4:].isdigit()]
+    return [p for p in sorted(Path(archive).glob(pattern)) if _is_seed(p.stem)]
 
 def restore_records(archive: str|Path, root: str|Path) -> int:
     "Put archived records back under `root` where no record is; returns how many were restored."
