@@ -9,7 +9,7 @@ from dataclasses import dataclass, asdict
 from pathlib import Path
 
 from .core import ConfigError, check_fits, load_file
-from .data import canonical_name
+from .data import canonical_name, dataset_key
 from .pqc import HERMITIAN_MODES  # one source: the circuit's own list
 from .sim import QUBITS, LAYERS
 from .models import MODELS
@@ -241,7 +241,11 @@ FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(DistillConfig)}
 def config_diff(saved: dict, cfg: DistillConfig, ignore=()) -> dict:
     "Fields where `saved` (a config dict) differs from `cfg`, as (saved, requested); fields it lacks count as defaults."
     saved = {**FIELD_DEFAULTS, **saved}  # written before a field existed: the run used its default
-    return {k: (saved[k], v) for k, v in asdict(cfg).items() if saved[k] != v and k not in ignore}
+    return {k: (saved[k], v) for k, v in asdict(cfg).items() if _key(k, saved[k]) != _key(k, v) and k not in ignore}
+
+def _key(field: str, value):
+    "What a field's value is compared by: the data set by `dataset_key`, so a run moves between machines with its data."
+    return dataset_key(value) if field == "dataset" else value
 
 def describe_diff(diff: dict) -> str:
     "A `config_diff` in the user's terms: each flag with its saved and requested value."

@@ -17,9 +17,9 @@ from .core import (QddError, ConfigError, FileFormatError, WriteError, cache_dir
                       to_device)
 
 # %% auto #0
-__all__ = ['DATASETS', 'RAW_KEYS', 'DataError', 'DataSet', 'normalize', 'denormalize', 'canonical_name', 'channel_stats',
-           'load_dataset', 'sample_per_class', 'crop_flip', 'augment', 'epoch_batches', 'show_per_class',
-           'show_dataset', 'cifar10_source', 'dataset_source', 'toy_dataset']
+__all__ = ['DATASETS', 'RAW_KEYS', 'DataError', 'DataSet', 'normalize', 'denormalize', 'canonical_name', 'dataset_key',
+           'channel_stats', 'load_dataset', 'sample_per_class', 'crop_flip', 'augment', 'epoch_batches',
+           'show_per_class', 'show_dataset', 'cifar10_source', 'dataset_source', 'toy_dataset']
 
 # %% ../nbs/01_data.ipynb #e8590f3b
 class DataError(QddError):
@@ -183,6 +183,11 @@ def canonical_name(name: str, root: str|Path|None = None) -> str:
     path = Path(name.split(":", 1)[1]).expanduser()
     if not path.is_absolute() and not path.exists(): path = data_root(root)/path
     return f"imagefolder:{path.resolve()}"
+
+def dataset_key(name: str) -> str:
+    "What names the same data on every machine: an image folder by its folder name, its path being the machine's own."
+    if not name.startswith("imagefolder:"): return name
+    return "imagefolder:" + Path(name.split(":", 1)[1]).name
 
 def _resolve(name: str, root: Path):
     "The reader and statistics for `name`; an unknown name lists the valid ones."

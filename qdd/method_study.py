@@ -6,6 +6,8 @@
 from __future__ import annotations
 import dataclasses, math, statistics
 from dataclasses import asdict
+from functools import partial
+from typing import Callable
 from pathlib import Path
 
 from .core import load_file, save_json, save_text
@@ -25,12 +27,14 @@ __all__ = ['COLUMNS', 'QNET', 'ROWS', 'cross_score', 'archive_cross', 'restore_c
 def cross_score(cfg: DistillConfig, # the configuration the run in `folder` was made with
                 folder: str|Path, # the run's folder (checkpoint.pt, record.json)
                 target: str, target_kwargs: dict, # the model to train, and its make_model options
-                ds: DataSet, n_inits: int = 5) -> dict:
+                ds: DataSet|Callable[[], DataSet], # the data, or what loads it (only when there is no score to read)
+                n_inits: int = 5) -> dict:
     "Test accuracy of `target` trained on the set of the run in `folder` (mean over fresh inits), cached beside it."
     path = Path(folder)/f"on-{target}.json"
     if path.exists():
         score = load_file(path, "cross-architecture score", f"delete {path} to score again")
         if not config_diff(score.get("config", asdict(cfg)), cfg): return score
+    ds = ds() if callable(ds) else ds
     dset, _ = last_good_state(cfg, folder, ds)
     moved = retarget(dset, target, target_kwargs, epochs=cfg.train_epochs)
     m = evaluate_distilled(moved, ds, n_inits=n_inits)
@@ -133,7 +137,7 @@ def collect_rows(found: dict, archive: str|Path, # the archived seed records (re
             recs = [cross_score(DistillConfig(**r["config"]),
                                 Path(runs)/folders[source[1]]/source[2]/f"seed{r['seed']}", model,
                                 QNET if model == "qlenet" else {},
-                                datasets(r["config"]["dataset"])) | {"config": r["config"]}
+                                partial(datasets, r["config"]["dataset"])) | {"config": r["config"]}
                     for r in own]
         else: own = recs = source_records(source, found, Path(archive), seeds)
         if not recs: continue

@@ -2,7 +2,9 @@
 notebooks, run with --records-only on a copy of results/, read each study's declared seeds from the archive
 (results/seeds), run none of the seed runs missing, and write the committed tables byte for byte. The tables hold no
 version or time of their own making (the code versions and CPU seconds in them are the records'), so the comparison
-is exact."""
+is exact. The data root is an empty folder at another path: a report reads records, never the data, and the records
+(written where the data lay at /work/shared/data) hold on a machine whose data lies elsewhere."""
+import os
 import shutil
 import subprocess
 import sys
@@ -25,9 +27,10 @@ def regenerated(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("seeds")
     shutil.copytree(ROOT / "results", tmp / "results")
     for name in GENERATED: (tmp / "results" / name).unlink()
+    (elsewhere := tmp / "data-elsewhere").mkdir()
     out = subprocess.run([*RUNNER, "--profile", "paper", "--only", "seeds", "methods", "--records-only", "--jobs", "1",
                           "--runs-dir", str(tmp / "paper"), "--results-dir", str(tmp / "results")],
-                         capture_output=True, text=True, timeout=900)
+                         capture_output=True, text=True, timeout=900, env={**os.environ, "QDD_DATA": str(elsewhere)})
     logs = "".join(p.read_text() for n in ("seeds", "methods") if (p := tmp / "paper" / n / "log.txt").exists())
     assert out.returncode == 0, out.stdout + out.stderr + logs
     return tmp
