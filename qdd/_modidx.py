@@ -521,6 +521,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                            'qdd.seeds.run_study': ('seeds.html#run_study', 'qdd/seeds.py'),
                            'qdd.seeds.seed_job': ('seeds.html#seed_job', 'qdd/seeds.py'),
                            'qdd.seeds.seed_table': ('seeds.html#seed_table', 'qdd/seeds.py'),
+                           'qdd.seeds.study_args': ('seeds.html#study_args', 'qdd/seeds.py'),
                            'qdd.seeds.study_configs': ('seeds.html#study_configs', 'qdd/seeds.py'),
                            'qdd.seeds.study_jobs': ('seeds.html#study_jobs', 'qdd/seeds.py'),
                            'qdd.seeds.study_record': ('seeds.html#study_record', 'qdd/seeds.py'),

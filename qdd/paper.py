@@ -368,12 +368,11 @@ def estimate_seconds(run: Run, device=None, cache: dict|None = None) -> float|No
 # %% ../nbs/13_paper.ipynb #b9eee121
 def seed_runs(run: Run) -> dict[tuple, object]:
     "(folder, variant, seed) -> configuration of every seed run a study `run` (seeds.ipynb, methods.ipynb) declares."
-    from qdd.seeds import STUDIES, resolve_dataset, study_configs, with_budget
-    out, budget = {}, run.params.get("budget") or {}
+    from qdd.seeds import study_args, study_configs  # the studies as their notebooks run them
+    out = {}
     for name in run.params.get("studies", []):
-        s = STUDIES[name]; variants = with_budget(s["variants"], budget)
-        base, seeds = resolve_dataset(s["base"]), run.params.get("seeds") or s["seeds"]  # the budget is in the variants
-        out.update({(s["folder"], v, cfg.seed): cfg for v, cfg in study_configs(base, variants, seeds)})
+        base, variants, seeds, folder = study_args(name, ".", run.params.get("budget"), run.params.get("seeds"))
+        out.update({(folder.name, v, cfg.seed): cfg for v, cfg in study_configs(base, variants, seeds)})
     return out
 
 def missing_seed_runs(run: Run, runs_dir: Path, results_dir: Path) -> dict[tuple, object]:

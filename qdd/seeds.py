@@ -26,7 +26,7 @@ __all__ = ['LATE_EVALS', 'MNIST_Q', 'CIFAR_5', 'CIFAR_400', 'CIFAR_Q', 'MNIST_FO
            'make_record', 'run_seed', 'with_budget', 'study_configs', 'seed_job', 'run_progress', 'study_jobs',
            'execute_study', 'run_study', 'study_record', 'read_study', 'archive_records', 'archived_record_paths',
            'restore_records', 'lr_words', 'run_state', 'study_status', 'replayed_alpha', 'study_replay', 'fmt_stat',
-           'study_table', 'seed_table', 'curves_figure', 'resolve_dataset', 'main', 'study_report']
+           'study_table', 'seed_table', 'curves_figure', 'resolve_dataset', 'study_args', 'main', 'study_report']
 
 # %% ../nbs/11_seeds.ipynb #b41090e7
 LATE_EVALS = 3  # evaluations averaged for a run's late mean
@@ -372,6 +372,17 @@ def resolve_dataset(base: dict) -> dict:
     if base.get("dataset") != "cifar10": return base
     return {**base, "dataset": dataset_source("cifar10")[0]}
 
+# %% ../nbs/11_seeds.ipynb #a0cb393a
+def study_args(name: str, # a study of `STUDIES`
+               root: str|Path, # the folder of the studies' folders (runs/seeds)
+               budget: dict|None = None, # overrides of every variant (a smoke budget); None: the study's own
+               seeds=None # the seeds to run (None: the study's own)
+              ) -> tuple[dict, dict, list, Path]:
+    "(base, variants, seeds, root) of study `name`, as `execute_study`, `read_study` and `study_status` take them."
+    s = STUDIES[name]
+    return resolve_dataset(s["base"]), with_budget(s["variants"], budget or {}), list(seeds or s["seeds"]), Path(root)/s["folder"]
+
+# %% ../nbs/11_seeds.ipynb #ea901c2a
 def main(argv=None) -> int:
     "Run a named study on Ray, or list where its runs stand: python -m qdd.seeds NAME [--root DIR] [--status | --replay]."
     p = argparse.ArgumentParser(prog="python -m qdd.seeds", description="Run a seed study of qdd.seeds.STUDIES.", epilog=CLUSTER_EPILOG)
@@ -385,8 +396,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     try: k, n = (int(x) for x in a.shard.split("/")); assert 0 <= k < n
     except (ValueError, AssertionError): p.error(f"--shard takes K/N with 0 <= K < N, got {a.shard!r}")
-    s = STUDIES[a.study]
-    study = (resolve_dataset(s["base"]), s["variants"], s["seeds"], Path(a.root)/s["folder"])  # base, variants, seeds, root
+    study = study_args(a.study, a.root)  # base, variants, seeds, root
     if a.root.exists() and not a.root.is_dir(): p.error(f"--root {a.root} is a file, not a folder: pass a folder path")
     if a.status: print(study_status(*study)); return 0
     if a.replay: print(study_replay(*study)); return 0
