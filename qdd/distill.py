@@ -82,6 +82,7 @@ class Distiller:
         self.method = make_method(cfg, self.ds, self.device)
         self.opt = self.method.optimizer()
         self.iteration, self.executions, self.seconds, self.best = 0, 0, 0.0, None
+        self.before_end = None  # the selection before an end evaluation off the schedule (see _end_of_epoch)
         self.history = {"loss": [], "eval": [], "val": [], "epoch_losses": [], "collapses": [], "recent_losses": [],
                         "dynamics": []}
         self.batch_size = min(cfg.batch_size, len(self.ds.train_x))
@@ -217,10 +218,21 @@ def _resume(self: Distiller):
     self.iteration, self.history, self.executions, self.seconds = (state[k] for k in ("iteration", "history",
                                                                                       "executions", "seconds"))
     self.best = state.get("best")
+    self.before_end = state.get("before_end", self.best)  # a checkpoint from before it was kept: the selection as it is
     if state.get("w0") is not None:  # the run's own w0, whatever weights the model passed in this time has
         self.w0_state = {k: v.to(self.device) for k, v in state["w0"].items()}
     for key in ("val", "collapses", "recent_losses", "dynamics"):
         self.history.setdefault(key, [])  # checkpoints from before these existed
+    self._forget_old_end()
+
+@patch
+def _forget_old_end(self: Distiller):
+    "An extended run drops its old end's evaluation where its schedule has none, as a run of the new length never made it."
+    epoch, evals = self.iteration // self.iters_per_epoch, self.history["eval"]
+    if self.iteration == self.total_iterations or not evals or evals[-1][0] != epoch or self._due(epoch): return
+    evals.pop()
+    if self.history["val"] and self.history["val"][-1][0] == epoch:
+        self.history["val"].pop(); self.best, self.before_end = self.before_end, None
 
 # %% ../nbs/06_distill.ipynb #37a27574
 @patch
@@ -229,14 +241,19 @@ def _end_of_epoch(self: Distiller, bar):
     epoch, losses = self.iteration // self.iters_per_epoch, self.history["epoch_losses"]
     self.history["loss"].append((epoch, sum(losses) / len(losses))); losses.clear()
     self.history["dynamics"].append((epoch, *self.method.dynamics()))
-    due = self.cfg.eval_every and epoch % self.cfg.eval_every == 0
-    if not (due or self.iteration == self.total_iterations): return
+    if not (due := self._due(epoch)) and self.iteration != self.total_iterations: return
+    if not due: self.before_end = self.best  # the run's end, off the schedule: an extension forgets it (_forget_old_end)
     test_acc, *val = self.evaluate_splits([self.test, self.val] if len(self.val[0]) else [self.test])
     self.history["eval"].append((epoch, test_acc))
     if val: self._keep_if_best(epoch, val[0], test_acc)
     if not bar.disable:
         bar.write(f"epoch {epoch}: loss {self.history['loss'][-1][1]:.4f}, test accuracy {test_acc:.2f}%"
                   + (f", validation {val[0]:.2f}%" if val else ""))
+
+@patch
+def _due(self: Distiller, epoch: int) -> bool:
+    "Whether the schedule (--eval-every) evaluates at the end of `epoch`."
+    return bool(self.cfg.eval_every) and epoch % self.cfg.eval_every == 0
 
 @patch
 def _keep_if_best(self: Distiller, epoch: int, val_acc: float, test_acc: float):
