@@ -24,7 +24,7 @@ def checkpoint_state(d, # a `qdd.distill.Distiller`
     # the fixed w0 itself: a model passed in (any torch module) has weights its seed does not rebuild
     w0 = {k: v.detach().cpu().clone() for k, v in d.w0_state.items()} if d.cfg.init == "fixed" else None
     return dict(**tensors, method_state=d.method.state(), opt=d.opt.state_dict(), iteration=d.iteration,
-                history=d.history, executions=d.executions, seconds=d.seconds, config=asdict(d.cfg), best=d.best, before_end=d.before_end, w0=w0)
+                history=d.history, executions=d.executions, seconds=d.seconds, cpu_seconds=d.cpu_seconds, config=asdict(d.cfg), best=d.best, before_end=d.before_end, w0=w0)
 
 CHECKPOINT_KEYS = ("images", "opt", "iteration", "history", "executions", "seconds", "config")
 

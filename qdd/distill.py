@@ -83,6 +83,7 @@ class Distiller:
         self.opt = self.method.optimizer()
         self.iteration, self.executions, self.seconds, self.best = 0, 0, 0.0, None
         self.before_end = None  # the selection before an end evaluation off the schedule (see _end_of_epoch)
+        self.cpu_seconds = 0.0  # CPU time of the outer steps, all threads (seconds: their wall time, which load inflates)
         self.history = {"loss": [], "eval": [], "val": [], "epoch_losses": [], "collapses": [], "recent_losses": [],
                         "dynamics": []}
         self.batch_size = min(cfg.batch_size, len(self.ds.train_x))
@@ -144,7 +145,7 @@ def _clip(self: Distiller):
 @patch
 def outer_step(self: Distiller) -> float:
     "One outer iteration; returns the outer loss. Raises `DivergenceError` (state untouched) on NaN/inf."
-    t0, epoch = time.perf_counter(), self.iteration // self.iters_per_epoch
+    t0, c0, epoch = time.perf_counter(), time.process_time(), self.iteration // self.iters_per_epoch
     for group in self.opt.param_groups:
         group["lr"] = self.cfg.lr * self.cfg.decay_factor ** (epoch // self.cfg.decay_epochs)
     x, y = self._real_batch()
@@ -160,6 +161,7 @@ def outer_step(self: Distiller) -> float:
     self.method.commit(); self.opt.step()
     self.executions += count_executions(self.model) - before
     self.seconds += time.perf_counter() - t0
+    if self.cpu_seconds is not None: self.cpu_seconds += time.process_time() - c0
     self.iteration += 1
     return value
 
@@ -217,7 +219,7 @@ def _resume(self: Distiller):
     self.opt.load_state_dict(state["opt"])
     self.iteration, self.history, self.executions, self.seconds = (state[k] for k in ("iteration", "history",
                                                                                       "executions", "seconds"))
-    self.best = state.get("best")
+    self.best, self.cpu_seconds = state.get("best"), state.get("cpu_seconds")  # None: not kept then, so unknown
     self.before_end = state.get("before_end", self.best)  # a checkpoint from before it was kept: the selection as it is
     if state.get("w0") is not None:  # the run's own w0, whatever weights the model passed in this time has
         self.w0_state = {k: v.to(self.device) for k, v in state["w0"].items()}
@@ -306,7 +308,7 @@ def result(self: Distiller, selected: bool = False # the state the validation sp
         raise ConfigError("no validation-selected state: distil with --val-size > 0 and evaluations")
     dset = self.current_set(self.best if selected else None)
     dset.history = {**self.history, "iterations": self.iteration, "circuit_executions": self.executions,
-                    "seconds": self.seconds, "threads": self.threads, "selected": self.selected_summary(),
+                    "seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "threads": self.threads, "selected": self.selected_summary(),
                     "is_selected_state": selected, "provenance": provenance()}
     return dset
 

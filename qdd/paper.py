@@ -389,7 +389,7 @@ def archived_records(results_dir: Path) -> dict[Path, dict]:
     return {p: load_file(p, "seed record", record_fix(p)) for p in paths}
 
 def epoch_seconds(results_dir: Path) -> dict[tuple, float]:
-    "(folder, variant) -> the archived records' own CPU seconds per epoch, mean over its seeds."
+    "(folder, variant) -> the archived records' own seconds (wall time) per epoch, mean over its seeds."
     per = {}
     for p, r in archived_records(results_dir).items():
         if r.get("epochs_done"):
@@ -456,7 +456,7 @@ def list_runs(profile: str, epochs=None, device: str|None = None, log=print, run
     return 0
 
 def archived_seconds(r: Run, results_dir: Path) -> float:
-    "The own CPU seconds of the archived records of study run `r`'s seed runs."
+    "The own seconds (wall time) of the archived records of study run `r`'s seed runs."
     runs, records = seed_runs(r), archived_records(results_dir)
     key = lambda p: (p.parent.parent.name, p.parent.name, int(p.stem[4:]))  # (folder, variant, seed)
     return sum(x["seconds"] for p, x in records.items() if key(p) in runs)

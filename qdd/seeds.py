@@ -39,7 +39,7 @@ def make_record(d: Distiller, diverged: str|None = None) -> dict:
     return dict(config=asdict(d.cfg), seed=d.cfg.seed, final_test_acc=final, late_test_acc=statistics.fmean(late),
                 selected=d.selected_summary(), evals=evals, vals=h.get("val", []), collapses=h.get("collapses", []), dynamics=h.get("dynamics", []),
                 diverged=diverged, iterations=d.iteration, epochs_done=d.iteration / d.iters_per_epoch,
-                seconds=d.seconds, threads=d.threads, code_version=code_version(), circuit_executions=d.executions,
+                seconds=d.seconds, cpu_seconds=d.cpu_seconds, threads=d.threads, code_version=code_version(), circuit_executions=d.executions,
                 provenance=provenance())
 
 # %% ../nbs/11_seeds.ipynb #6c6e072e

@@ -14,7 +14,7 @@ from qdd.seeds import execute_study, read_study
 
 BASE = dict(dataset="toy", preset="mnist", model="qlenet", epochs=4, batch_size=100, eval_every=1, val_size=100, checkpoint_every=1)
 VARIANTS = {"faithful": {}, "alpha-frozen": dict(inner_frozen="alpha")}
-VOLATILE = ("seconds", "threads", "code_version", "provenance")  # how long, where and by what a run ran, not what it computed
+VOLATILE = ("seconds", "cpu_seconds", "threads", "code_version", "provenance")  # how long, where and by what a run ran, not what it computed
 TWO = Cluster(workers=2, max_retries=2)
 
 
