@@ -17,7 +17,8 @@ from .pqc import HERMITIAN_MODES
 from .sim import QUBITS, LAYERS
 from .distilled import load_distilled, retarget, save_distilled
 from .config import (STABILISED, INIT_MODES, METHOD_NAMES, LABEL_MODES, IMAGE_INITS, EMBEDDINGS, DistillConfig,
-                        EXTENSIBLE, FIELD_DEFAULTS, FLOAT32_MAX, PRESETS, flag_of, model_kwargs, recipe)
+                        EXTENSIBLE, FIELD_DEFAULTS, FLOAT32_MAX, METHOD_PRESETS, PRESETS, flag_of, model_kwargs, same_value,
+                        recipe)
 from .distill import Interrupted, run_interruptibly, Distiller, prepare_data
 from .watch import run_warnings
 from .evaluate import evaluate_distilled, random_real_baseline, train_full
@@ -25,7 +26,7 @@ from .models import MODELS, make_model
 
 # %% auto #0
 __all__ = ['RATE', 'SEED', 'SHOWN', 'EXAMPLES', 'NOT_FOR', 'COMMANDS', 'command_line', 'parser', 'config_from_args',
-           'check_dataset', 'cmd_distill', 'cmd_evaluate', 'baseline_config', 'cmd_baseline', 'main']
+           'check_dataset', 'cmd_distill', 'evaluation_name', 'cmd_evaluate', 'baseline_config', 'cmd_baseline', 'main']
 
 # %% ../nbs/12_cli.ipynb #2fd6c68a
 def command_line(argv) -> str:
@@ -42,8 +43,10 @@ SHOWN = {"train_subset": "all images", "n_qubits": QUBITS, "n_layers": LAYERS, "
 def _default(name: str) -> str:
     "Help text for the default of config field `name`: per preset where the presets differ."
     vals = {p: SHOWN.get(name, PRESETS[p].get(name, FIELD_DEFAULTS[name])) for p in PRESETS}
-    if len({str(v) for v in vals.values()}) == 1: return f"default: {vals['mnist']}"
-    return "default: " + ", ".join(f"{v} ({p} preset)" for p, v in vals.items())
+    same = len({str(v) for v in vals.values()}) == 1
+    text = f"default: {vals['mnist']}" if same else "default: " + ", ".join(f"{v} ({p} preset)" for p, v in vals.items())
+    by_method = [f"{m} {p[name]}" for m, p in METHOD_PRESETS.items() if name in p and name != "image_init"]
+    return text + (f"; with --method {', '.join(by_method)}" if by_method else "")
 
 class _Version(argparse.Action):
     "--version: qdd's version with the git commit of a checkout, computed only when asked."
@@ -199,7 +202,7 @@ def _differs(saved: dict, now: dict, extensible=()) -> str:
     "How the configuration `saved` by an earlier run differs from `now`, by flag; '' if this run may continue it."
     old = {**FIELD_DEFAULTS, **saved}  # a record made before a field existed: that run used its default
     diff = [f"{_flag(k)} {old.get(k)!r} there, {v!r} now" for k, v in now.items()
-            if k not in extensible and old.get(k) != v]
+            if k not in extensible and not same_value(k, old.get(k), v)]
     return f"another configuration ({'; '.join(diff)})" if diff else ""
 
 def _adopt(command: str, now: dict, kind=None, extensible=()):
@@ -250,8 +253,20 @@ def cmd_distill(args, argv) -> dict:
                               run_warnings(hist, metrics, ds.n_classes))
 
 # %% ../nbs/12_cli.ipynb #c51fc93e
+def evaluation_name(args, set_path: Path) -> str:
+    "metrics_<backend>[_shots<N>][_<set>][_on_<model>[_ep<E>]][_test<N>].json: one file per distinct evaluation."
+    stem = set_path.stem if set_path.suffix == ".pt" else "distilled"
+    parts = [args.backend.replace(":", "_"), args.shots and f"shots{args.shots}",
+             stem != "distilled" and stem.removeprefix("distilled_"),
+             args.on_model and f"on_{args.on_model}" + (f"_ep{args.train_epochs}" if args.train_epochs else ""),
+             args.max_test and f"test{args.max_test}"]
+    return "metrics_" + "_".join(p for p in parts if p) + ".json"
+
 def cmd_evaluate(args, argv) -> dict:
     "qdd evaluate: replay DIR/distilled.pt and write its metrics beside it."
+    if args.train_epochs and not args.on_model:  # the set's own protocol is recorded with it
+        raise ConfigError(f"--train-epochs {args.train_epochs} applies with --on-model (the epochs the other model trains "
+                          "for); drop it to replay the set as it was made")
     # DIR or DIR/distilled.pt
     dset, folder = load_distilled(args.dir), args.dir if args.dir.is_dir() else args.dir.parent
     # cross-architecture: the set's images and labels, the field's protocol, fresh inits of another model
@@ -266,11 +281,9 @@ def cmd_evaluate(args, argv) -> dict:
         t0 = time.perf_counter()
         metrics = evaluate_distilled(dset, None, n_inits=args.n_inits, backend=args.backend, shots=args.shots,
                                      max_test=args.max_test, progress=not args.no_progress)
-        tag = (args.backend.replace(":", "_") + (f"_shots{args.shots}" if args.shots else "")
-               + (f"_on_{args.on_model}" if args.on_model else ""))
         metrics = {**metrics, "seconds": time.perf_counter() - t0, "backend": args.backend, "shots": args.shots,
                    "config": dset.config}
-        return _write_metrics(folder/f"metrics_{tag}.json", metrics, argv, None, threads)
+        return _write_metrics(folder/evaluation_name(args, args.dir), metrics, argv, None, threads)
 
 # %% ../nbs/12_cli.ipynb #02aad912
 # flags a kind ignores
@@ -294,7 +307,7 @@ def cmd_baseline(args, argv) -> dict:
                 kind=args.kind):
         ds, t0 = prepare_data(cfg, load_dataset(cfg.dataset, download=args.download)), time.perf_counter()
         if args.kind == "random":
-            shape_of = Distiller(cfg, ds).result()  # the untrained set: shapes, w0, init
+            shape_of = Distiller(cfg, ds, threads=args.threads).result()  # the untrained set: shapes, w0, init
             metrics = random_real_baseline(shape_of, ds, n_inits, seed=cfg.seed)
             metrics["circuit_executions"] = metrics["replay_circuit_executions"]
         else:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, asdict
 from pathlib import Path
 
 from .core import ConfigError, check_fits, load_file
-from .data import canonical_name, dataset_key
+from .data import canonical_name, same_data
 from .pqc import HERMITIAN_MODES  # one source: the circuit's own list
 from .sim import QUBITS, LAYERS
 from .models import MODELS
@@ -18,7 +18,7 @@ from .models import MODELS
 __all__ = ['INIT_MODES', 'METHOD_NAMES', 'LABEL_MODES', 'IMAGE_INITS', 'EMBEDDINGS', 'PRESETS', 'MODEL_PRESETS', 'FIRST_ORDER',
            'METHOD_PRESETS', 'STABILISED', 'SHAPES', 'CLI_FLAGS', 'FLOAT32_MAX', 'EXTENSIBLE', 'FIELD_DEFAULTS',
            'DistillConfig', 'preset_for', 'recipe', 'sizes', 'check_sizes', 'flag_of', 'validate', 'model_kwargs',
-           'config_diff', 'describe_diff', 'record_fix', 'load_matching']
+           'same_value', 'config_diff', 'describe_diff', 'record_fix', 'load_matching']
 
 # %% ../nbs/06a_config.ipynb #7bc533f2
 INIT_MODES = ("fixed", "random")
@@ -238,14 +238,14 @@ def model_kwargs(cfg: DistillConfig) -> dict:
 EXTENSIBLE = ("epochs", "eval_every", "checkpoint_every")  # may change between a run and its resumption
 FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(DistillConfig)}
 
+def same_value(field: str, a, b) -> bool:
+    "Whether config values `a` and `b` of `field` agree: the data set by `same_data`, so a run moves with its data."
+    return same_data(a, b) if field == "dataset" else a == b
+
 def config_diff(saved: dict, cfg: DistillConfig, ignore=()) -> dict:
     "Fields where `saved` (a config dict) differs from `cfg`, as (saved, requested); fields it lacks count as defaults."
     saved = {**FIELD_DEFAULTS, **saved}  # written before a field existed: the run used its default
-    return {k: (saved[k], v) for k, v in asdict(cfg).items() if _key(k, saved[k]) != _key(k, v) and k not in ignore}
-
-def _key(field: str, value):
-    "What a field's value is compared by: the data set by `dataset_key`, so a run moves between machines with its data."
-    return dataset_key(value) if field == "dataset" else value
+    return {k: (saved[k], v) for k, v in asdict(cfg).items() if not same_value(k, saved[k], v) and k not in ignore}
 
 def describe_diff(diff: dict) -> str:
     "A `config_diff` in the user's terms: each flag with its saved and requested value."

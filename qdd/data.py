@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #5b23894f
 from __future__ import annotations
-import hashlib, os, struct, warnings
+import functools, hashlib, os, struct, warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +17,8 @@ from .core import (QddError, ConfigError, FileFormatError, WriteError, cache_dir
                       to_device)
 
 # %% auto #0
-__all__ = ['DATASETS', 'RAW_KEYS', 'DataError', 'DataSet', 'normalize', 'denormalize', 'canonical_name', 'dataset_key',
-           'channel_stats', 'load_dataset', 'sample_per_class', 'crop_flip', 'augment', 'epoch_batches',
+__all__ = ['DATASETS', 'RAW_KEYS', 'DataError', 'DataSet', 'normalize', 'denormalize', 'canonical_name', 'portable_name',
+           'same_data', 'channel_stats', 'load_dataset', 'sample_per_class', 'crop_flip', 'augment', 'epoch_batches',
            'show_per_class', 'show_dataset', 'cifar10_source', 'dataset_source', 'toy_dataset']
 
 # %% ../nbs/01_data.ipynb #e8590f3b
@@ -90,7 +90,7 @@ def _check_idx(cls_name, root: Path, download: bool):
     folder = root/cls_name/"raw"
     missing = [n for n in _IDX_FILES if not (folder/n).exists()]
     if missing and not download: raise DataError(_missing_message(cls_name, folder, missing, root))
-    restore = "Delete it and restore the original file (or pass download=True)."
+    restore = "Delete it and restore the original file (or fetch it: --download with qdd, download=True in load_dataset)."
     for n, size in _IDX_FILES.items():
         if not (f := folder/n).exists(): continue
         if f.stat().st_size != size:
@@ -133,7 +133,8 @@ def _read_cifar10(root: Path, download: bool):
         raise DataError(_missing_message("CIFAR-10", folder, ["data_batch_1..5", "test_batch", "batches.meta"], root))
     try: return _read_tv("CIFAR10", root, download)
     except RuntimeError as e: raise DataError(f"CIFAR-10 in {folder} is incomplete or corrupt ({e}); "
-                                              "delete the folder and pass download=True.") from e
+                                              "delete the folder and fetch it again: --download with qdd, download=True in "
+                                              "load_dataset.") from e
 
 # %% ../nbs/01_data.ipynb #3b34aac7
 def _decode(path) -> Tensor:
@@ -184,10 +185,22 @@ def canonical_name(name: str, root: str|Path|None = None) -> str:
     if not path.is_absolute() and not path.exists(): path = data_root(root)/path
     return f"imagefolder:{path.resolve()}"
 
-def dataset_key(name: str) -> str:
+def portable_name(name: str) -> str:
     "What names the same data on every machine: an image folder by its folder name, its path being the machine's own."
     if not name.startswith("imagefolder:"): return name
     return "imagefolder:" + Path(name.split(":", 1)[1]).name
+
+def same_data(a: str, b: str) -> bool:
+    "Whether data set names `a` and `b` (canonical) name the same data, on this machine or another."
+    if a == b: return True
+    if portable_name(a) != portable_name(b): return False
+    paths = [Path(n.split(":", 1)[1]) for n in (a, b)]
+    return not all(p.is_dir() for p in paths) or _listing(paths[0]) == _listing(paths[1])
+
+@functools.lru_cache(maxsize=8)
+def _listing(folder: Path) -> tuple:
+    "(relative path, size) of every file under `folder`: cheap to take, and different for different image folders."
+    return tuple(sorted((str(p.relative_to(folder)), p.stat().st_size) for p in folder.rglob("*") if p.is_file()))
 
 def _resolve(name: str, root: Path):
     "The reader and statistics for `name`; an unknown name lists the valid ones."
@@ -279,7 +292,7 @@ def sample_per_class(labels: Tensor, # (N,) int64 labels
     for c in labels.unique().tolist():
         idx = (labels == c).nonzero().squeeze(1)
         if len(idx) < k: raise ConfigError(f"class {c} has only {len(idx)} examples; cannot sample {k} per class: "
-                                           f"lower {flag}" + (" (or, for a random-real baseline, --ipc or --steps)" if flag == "--train-subset" else ""))
+                                           f"lower {flag}")
         picks.append(idx[torch.randperm(len(idx), generator=generator)[:k]])
     return torch.cat(picks)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from torch import Tensor
 
 from .core import QddError, FileFormatError, damaged_file, load_file, save_torch
-from .data import DataSet, canonical_name, dataset_key, show_per_class
+from .data import DataSet, canonical_name, same_data, show_per_class
 from .models import make_model
 from .replay import SGD_PROTOCOL, fresh_params, train_sgd, unroll
 
@@ -165,9 +165,8 @@ def load_distilled(path: str|Path, model: str|None = None, dataset: str|None = N
     try: dset = DistilledSet(**raw)
     except TypeError as e: raise FileFormatError(f"{path} is not a qdd distilled set ({e}): {fix}") from None
     if why := _check_shapes(dset) or _check_values(dset): raise damaged_file(path, "distilled set", why, fix)
-    for what, want, have in (("model", model, dset.model),
-                             ("data set", dataset and dataset_key(canonical_name(dataset)), dataset_key(dset.dataset))):
-        if want is not None and want != have:
+    for what, want, have in (("model", model, dset.model), ("data set", dataset and canonical_name(dataset), dset.dataset)):
+        if want is not None and want != have and not (what == "data set" and same_data(want, have)):
             raise DistilledSetError(f"{path} was distilled for {what} {have!r}, not {want!r}: distill a set for "
                                     f"{want!r}")
     return dset

@@ -134,7 +134,7 @@ def test_shots_with_the_torch_engine_is_refused_not_recorded(run, capsys):
     fails(["evaluate", str(run), "--shots", "100"], capsys, "--shots 100 needs a PennyLane device")
     assert not list(run.glob("metrics_torch_shots*.json"))
     assert main(["evaluate", str(run / "distilled.pt"), "--max-test", "20"]) == 0  # DIR or the file itself
-    assert json.loads((run / "metrics_torch.json").read_text())["n_test"] == 20
+    assert json.loads((run / "metrics_torch_test20.json").read_text())["n_test"] == 20
     assert "40/40" in capsys.readouterr().err  # progress in test images (before and after the replay), on every backend
 
 

@@ -63,8 +63,8 @@ def test_evaluate_on_a_pennylane_device_matches_the_torch_engine(folder, tmp_pat
                  "--no-progress"]) == 0
     assert main(["evaluate", str(tmp_path), "--max-test", "20"]) == 0
     assert main(["evaluate", str(tmp_path), "--backend", "pennylane:default.qubit", "--max-test", "20"]) == 0
-    torch_m = metrics_of(tmp_path / "metrics_torch.json")
-    pl = metrics_of(tmp_path / "metrics_pennylane_default.qubit.json")
+    torch_m = metrics_of(tmp_path / "metrics_torch_test20.json")
+    pl = metrics_of(tmp_path / "metrics_pennylane_default.qubit_test20.json")
     assert pl["n_test"] == 20 and pl["replay_circuit_executions"] == 20 and pl["backend"] == "pennylane:default.qubit"
     assert abs(pl["test_acc"] - torch_m["test_acc"]) <= 5.0  # one image in 20 may flip on float32 rounding
 
@@ -180,7 +180,7 @@ def test_methods_and_cross_architecture_from_the_command_line(folder, tmp_path):
     assert m["config"]["method"] == "dm" and m["n_inits"] == 5 and m["circuit_executions"] == 0
     assert main(["evaluate", str(run), "--on-model", "qlenet", "--n-inits", "3", "--train-epochs", "5",
                  "--no-progress"]) == 0
-    moved = metrics_of(run / "metrics_torch_on_qlenet.json")
+    moved = metrics_of(run / "metrics_torch_on_qlenet_ep5.json")
     assert moved["n_inits"] == 3 and moved["replay_circuit_executions"] > 0
     assert main(["distill", "--dataset", folder, "--model", "qlenet", "--labels", "learned", *SMALL, "--out",
                  str(tmp_path / "soft"), "--no-progress"]) == 0

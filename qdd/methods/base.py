@@ -24,7 +24,8 @@ def initial_images(cfg: DistillConfig, ds: DataSet, default: str = "noise") -> T
     shape, k = tuple(ds.train_x.shape[1:]), ds.n_classes
     g = stream(cfg.seed, "images")
     if (cfg.image_init or default) == "noise": return torch.randn(cfg.steps, cfg.ipc * k, *shape, generator=g)
-    idx = sample_per_class(ds.train_y, cfg.steps * cfg.ipc, g).view(k, cfg.steps, cfg.ipc)  # grouped by class
+    idx = sample_per_class(ds.train_y, cfg.steps * cfg.ipc, g, flag="--ipc or --steps (or raise --train-subset)")
+    idx = idx.view(k, cfg.steps, cfg.ipc)  # grouped by class
     return ds.train_x[idx.permute(1, 0, 2).reshape(cfg.steps, k * cfg.ipc)].clone()
 
 # %% ../../nbs/06c_methods_base.ipynb #a11ce006
