@@ -600,6 +600,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                            'qdd.stats.choose_by_validation': ('stats.html#choose_by_validation', 'qdd/stats.py'),
                            'qdd.stats.common_seeds': ('stats.html#common_seeds', 'qdd/stats.py'),
                            'qdd.stats.compare': ('stats.html#compare', 'qdd/stats.py'),
+                           'qdd.stats.diverged_variants': ('stats.html#diverged_variants', 'qdd/stats.py'),
                            'qdd.stats.final_val_acc': ('stats.html#final_val_acc', 'qdd/stats.py'),
                            'qdd.stats.fisher_exact_p': ('stats.html#fisher_exact_p', 'qdd/stats.py'),
                            'qdd.stats.holm': ('stats.html#holm', 'qdd/stats.py'),

@@ -17,7 +17,7 @@ from .config import (EXTENSIBLE, STABILISED, DistillConfig, config_diff, describ
 from .watch import DIP_RULE
 from .methods.wang import learned_lrs
 from .distill import Distiller, DivergenceError, Interrupted, load_checkpoint, run_interruptibly
-from .stats import (MIN_SEEDS, can_choose, choose_by_validation, common_seeds, summarise, val_dips,
+from .stats import (MIN_SEEDS, can_choose, choose_by_validation, common_seeds, diverged_variants, summarise, val_dips,
                        verdict)
 from .runner import CLUSTER_EPILOG, Cluster, Job, Stopped, add_cluster_args, cluster_from_args, run_jobs
 
@@ -422,8 +422,10 @@ def study_report(name: str, results: dict, budget: str = "") -> str:
     for candidates in s.get("choose", []):
         if can_choose(results, candidates):
             best, scores = choose_by_validation(results, candidates)
+            gone = diverged_variants(results, candidates)
             out.append(f"- chosen by validation among {', '.join(candidates)}: **{best}** (mean final validation accuracy "
-                       + ", ".join(f"{v} {x:.2f}%" for v, x in scores.items()) + ")")
+                       + ", ".join(f"{v} {x:.2f}%" for v, x in scores.items())
+                       + (f"; not eligible, diverged on a seed: {', '.join(gone)}" if gone else "") + ")")
     return "\n".join(out) + "\n"
 
 # %% ../nbs/11_seeds.ipynb #4ae3ceef

@@ -11,8 +11,8 @@ from .watch import DIP_POINTS, accuracy_dips
 
 # %% auto #0
 __all__ = ['CHANCE', 'NEAR_CHANCE', 'ALPHA', 'MIN_SEEDS', 'val_dips', 'value_of', 'summarise', 'fisher_exact_p', 'compare',
-           'holm', 'verdict', 'final_val_acc', 'choose_by_validation', 'common_seeds', 'can_choose', 'one_sample',
-           'against_paper']
+           'holm', 'verdict', 'final_val_acc', 'diverged_variants', 'choose_by_validation', 'common_seeds',
+           'can_choose', 'one_sample', 'against_paper']
 
 # %% ../nbs/11a_stats.ipynb #c08b47e1
 CHANCE = 10.0  # percent: every study here has 10 classes
@@ -91,9 +91,16 @@ def final_val_acc(record: dict) -> float:
     if not record["vals"]: raise ConfigError("this run has no validation accuracy: distil with --val-size > 0")
     return record["vals"][-1][1]
 
+def diverged_variants(results: dict, candidates=None) -> list[str]:
+    "The candidates with a diverged seed: not eligible for a validation choice."
+    return [v for v in (candidates or results) if any(r["diverged"] for r in results.get(v, []))]
+
 def choose_by_validation(results: dict, candidates=None) -> tuple[str, dict]:
-    "(best variant, variant -> mean final validation accuracy over seeds): the test set plays no part."
-    scores = {v: statistics.fmean(final_val_acc(r) for r in results[v]) for v in (candidates or results) if results[v]}
+    "(best variant, eligible variant -> mean final validation accuracy over seeds): the test set plays no part."
+    out = set(diverged_variants(results, candidates))
+    scores = {v: statistics.fmean(final_val_acc(r) for r in results[v]) for v in (candidates or results)
+              if results[v] and v not in out}
+    if not scores: raise ConfigError(f"no variant to choose: every candidate diverged on a seed ({', '.join(sorted(out))})")
     return max(scores, key=scores.get), scores
 
 # %% ../nbs/11a_stats.ipynb #f6379e7e
@@ -104,8 +111,9 @@ def common_seeds(results: dict, a: str, b: str) -> int:
     return len({r["seed"] for r in results.get(a, [])} & {r["seed"] for r in results.get(b, [])})
 
 def can_choose(results: dict, candidates) -> bool:
-    "Whether every candidate has the `MIN_SEEDS` finished seeds a validation choice rests on."
-    return all(len(results.get(v, [])) >= MIN_SEEDS for v in candidates)
+    "Whether every candidate has the `MIN_SEEDS` finished seeds a validation choice rests on, and one is eligible."
+    enough = all(len(results.get(v, [])) >= MIN_SEEDS for v in candidates)
+    return enough and len(diverged_variants(results, candidates)) < len(candidates)
 
 # %% ../nbs/11a_stats.ipynb #b86925fb
 def one_sample(values: list[float], # one row's per-seed accuracies

@@ -76,8 +76,11 @@ PAPER_BUDGET = [b for b in TABLE1 if "paper's budget" in b]  # the budgets the p
 
 # %% ../nbs/11c_tables.ipynb #543bcdda
 def _stat(records: list[dict], key: str) -> dict:
-    s = summarise(records, key) if records else dict(n=0, mean=math.nan, sd=math.nan, values=[])
-    return {f"{key}_mean": s["mean"], f"{key}_sd": s["sd"], f"{key}_values": s["values"]}
+    "Mean, sd and per-seed values of `key`; a run that diverged before its first evaluation has no selected state: NaN."
+    values = [math.nan if key == "selected" and not r["selected"] else value_of(r, key) for r in records]
+    known = [v for v in values if not math.isnan(v)]
+    return {f"{key}_mean": statistics.fmean(known) if known else math.nan,
+            f"{key}_sd": statistics.stdev(known) if len(known) > 1 else math.nan, f"{key}_values": values}
 
 def table1_row(spec: dict, records: list[dict], budget: str) -> dict:
     "One Table I row over seeds: final and validation-selected mean, sd and values, collapses, the paper's number."
